@@ -1,0 +1,54 @@
+#pragma once
+/// \file parallel.hpp
+/// Thread counts and the control block that long computations poll.
+///
+/// Conventions: `n_threads == 0` means all cores. Results never depend on the thread count:
+/// randomness is keyed by work item (see random.hpp), and reductions have a fixed order.
+/// BLAS is never called inside an OpenMP region; BLAS itself is given the same thread count.
+#include <functional>
+
+#include "scalinglab/errors.hpp"
+
+namespace scalinglab {
+
+/// Resolves the `n_threads` convention: 0 -> all available cores, otherwise n_threads itself.
+int resolve_threads(int n_threads);
+
+/// Sets the thread count of the BLAS library (a no-op for BLAS builds that cannot be told).
+void set_blas_threads(int n_threads);
+/// Current thread count of the BLAS library (1 if unknown).
+int get_blas_threads();
+
+/// What a long computation needs from its caller: how many threads, how to know the caller
+/// wants it to stop, and where to report progress. All callbacks run on the calling thread,
+/// between blocks of work and never inside an OpenMP region.
+struct RunControl {
+  int n_threads = 0;                          ///< 0 = all cores
+  std::function<bool()> should_stop;          ///< true -> throw Interrupted at the next poll
+  std::function<void(double)> on_progress;    ///< fraction of the work done, in [0, 1]
+
+  /// Throws Interrupted if the caller asked to stop.
+  void poll() const {
+    if (should_stop && should_stop()) throw Interrupted();
+  }
+  void progress(double fraction) const {
+    if (on_progress) on_progress(fraction);
+  }
+  int threads() const { return resolve_threads(n_threads); }
+};
+
+/// Sets the BLAS thread count for the lifetime of the scope and restores it afterwards.
+class BlasThreadScope {
+ public:
+  explicit BlasThreadScope(int n_threads) : previous_(get_blas_threads()) {
+    set_blas_threads(resolve_threads(n_threads));
+  }
+  ~BlasThreadScope() { set_blas_threads(previous_); }
+  BlasThreadScope(const BlasThreadScope&) = delete;
+  BlasThreadScope& operator=(const BlasThreadScope&) = delete;
+
+ private:
+  int previous_;
+};
+
+}  // namespace scalinglab

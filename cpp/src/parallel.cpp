@@ -1,0 +1,46 @@
+#include "scalinglab/parallel.hpp"
+
+#include <omp.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "scalinglab/blas.hpp"
+
+#if defined(SCALINGLAB_HAVE_OPENBLAS)
+extern "C" {
+void SCALINGLAB_BLAS(openblas_set_num_threads)(int);
+int SCALINGLAB_BLAS(openblas_get_num_threads)(void);
+}
+#endif
+
+namespace scalinglab {
+
+int resolve_threads(int n_threads) {
+  if (n_threads < 0)
+    throw std::invalid_argument("`n_threads`: must be >= 0 (0 = all cores), got " +
+                                std::to_string(n_threads));
+  if (n_threads == 0) {
+    // omp_get_num_procs honours the process's CPU affinity mask (cgroups, taskset).
+    return omp_get_num_procs();
+  }
+  return n_threads;
+}
+
+void set_blas_threads(int n_threads) {
+#if defined(SCALINGLAB_HAVE_OPENBLAS)
+  SCALINGLAB_BLAS(openblas_set_num_threads)(n_threads);
+#else
+  (void)n_threads;
+#endif
+}
+
+int get_blas_threads() {
+#if defined(SCALINGLAB_HAVE_OPENBLAS)
+  return SCALINGLAB_BLAS(openblas_get_num_threads)();
+#else
+  return 1;
+#endif
+}
+
+}  // namespace scalinglab
