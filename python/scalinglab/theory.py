@@ -1,0 +1,660 @@
+"""Theory curves for the linear random-feature model: DMFT learning curves, static deterministic
+equivalents, bottleneck exponents and the compute-optimal frontier.
+
+Model (Bordelon, Atanasov & Pehlevan 2024, arXiv 2402.01092, "BAP"; conventions of
+:mod:`scalinglab.tasks`): Gaussian features psi with covariance diag(lambda_k), target
+y = w* . psi + eps with noise variance sigma^2, student f = w . (A psi) / sqrt(N) with
+A_ij ~ N(0, 1), trained on P samples from w = 0 on (1/(2P)) sum (y - f)^2 by gradient flow
+dw/dt = -eta grad (time t, ``method="gf"``) or gradient descent with step eta (``method="gd"``).
+Test loss: clean-target E_x (f - w* . psi)^2; train loss: (1/P) sum (y - f)^2 on the noisy
+labels. The ridge convention shared with the solvers is
+(1/(2P)) sum (y - F w)^2 + (ridge/2) |w|^2 with F = A psi / sqrt(N).
+
+How it is computed (all in the compiled core, ``cpp/src/theory.cpp``):
+
+* one-point equation: the renormalised ridge kappa(s) solves
+  s = kappa (1 - df/N)(1 - df/P), df = sum_k lambda_k / (lambda_k + kappa), on the physical branch
+  df < min(N, P) (BAP's H_k = 1/(s + lambda_k R1 R3) with R1 = 1 - df/P, R3 = 1 - df/N);
+* two-point equations: a 2x2 linear system for the correlations C0 (test) and C3 (projection
+  field) per pair (s, s'), with the data-noise forcing sigma^2/(s s') in C1 = C0 + sigma^2/(s s')
+  and the train loss from R1(s) R1(s') C1(s, s');
+* time domain: a 2-D fixed Talbot inversion with about 16 nodes (the weights grow like e^{2n/5}
+  and the 2-D sum squares them: n = 16 gives ~1e-11 relative accuracy, n = 32 ~1e-6);
+* ensembles of E members sharing the data: L_E = L_x + (L - L_x)/E with the cross-member
+  correlation C_x = [S1w + qq'T2 sigma^2/(P s s')] / (1 - qq'T2/P).
+
+The static limits (t -> infinity, or ridge regression at any ridge) are the same two-point
+system at real s = s' = ridge; for linear random features it is the deterministic equivalent of
+Atanasov, Zavatone-Veth & Pehlevan 2024 (arXiv 2405.00592, "AZP").
+
+Truncation: a :class:`~scalinglab.tasks.PowerLawTask` has M modes and the theory is exact for
+that M-mode task (the simulator uses the same M). When M is too small for the requested t, N, P
+to stand for the M -> infinity power law, a :class:`TruncationWarning` says so with numbers
+(``truncation="warn"``, the default): the curve is recomputed with 2M modes at the latest
+requested time and the warning fires when the test loss moves by more than 1%.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from scalinglab._native import core
+from scalinglab._validation import n_threads_arg, positive_int, real_number
+from scalinglab.tasks import PowerLawTask, as_linear_task
+
+__all__ = [
+    "BottleneckExponents",
+    "ComputeOptimalExponents",
+    "OnePointSolution",
+    "TruncationWarning",
+    "bottleneck_exponents",
+    "compute_optimal",
+    "compute_optimal_frontier",
+    "frontier_exponents",
+    "learning_curve_theory",
+    "one_point",
+    "ridge_test_error",
+    "static_loss",
+]
+
+_engine = core.theory
+_NO_MULTIPLICITY = np.empty(0, dtype=np.float64)
+# Relative change of the test loss under M -> 2M above which a TruncationWarning is raised.
+_TRUNCATION_TOLERANCE = 0.01
+
+
+class TruncationWarning(UserWarning):
+    """The M-mode power-law task is too short to stand for the infinite power law here."""
+
+
+# ---- argument checks ------------------------------------------------------------------------
+
+
+def _capacity(value, name: str) -> float:
+    """A model size N or sample count P: a positive integer or numpy.inf."""
+    if isinstance(value, (float, np.floating)) and math.isinf(value) and value > 0:
+        return math.inf
+    return float(positive_int(value, name))
+
+
+def _capacities(value, name: str) -> list[float]:
+    if np.ndim(value) == 0:
+        return [_capacity(value.item() if isinstance(value, np.ndarray) else value, name)]
+    values = np.asarray(value)
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(f"`{name}`: expected a scalar or a non-empty 1-D sequence, got shape {values.shape}")
+    return [_capacity(v.item() if isinstance(v, np.generic) else v, name) for v in values]
+
+
+def _times(t) -> np.ndarray:
+    times = np.atleast_1d(np.asarray(t, dtype=np.float64))
+    if times.ndim != 1 or times.size == 0:
+        raise ValueError(f"`t`: expected a scalar or a non-empty 1-D array of times, got shape {times.shape}")
+    if not np.isfinite(times).all() or (times < 0).any():
+        raise ValueError("`t`: times must be finite and >= 0")
+    return np.ascontiguousarray(times)
+
+
+def _ensemble(ensemble) -> float:
+    if isinstance(ensemble, (float, np.floating)) and math.isinf(ensemble) and ensemble > 0:
+        return math.inf
+    return float(positive_int(ensemble, "ensemble"))
+
+
+def _truncation_mode(truncation) -> str:
+    if truncation not in ("warn", "ignore"):
+        raise ValueError(f"`truncation`: expected 'warn' or 'ignore', got {truncation!r}")
+    return truncation
+
+
+def _modes(task):
+    linear = as_linear_task(task)
+    return linear.spectrum, linear.target_power, linear.noise
+
+
+def _curve(task, N: float, P: float, times: np.ndarray, optimizer: str, learning_rate: float,
+           ensemble: float, talbot_nodes: int, n_threads: int):
+    spectrum, power, noise = _modes(task)
+    return _engine.learning_curve(
+        spectrum, power, _NO_MULTIPLICITY, N, P, times, optimizer=optimizer,
+        learning_rate=learning_rate, ensemble=ensemble, noise=noise, talbot_nodes=talbot_nodes,
+        n_threads=n_threads,
+    )
+
+
+def _warn_truncation(task, worst: tuple[float, float, float, float, str] | None) -> None:
+    """worst = (relative change, loss at M, loss at 2M, N, P, where)."""
+    if worst is None:
+        return
+    change, loss_m, loss_2m, N, P, where = worst
+    if change <= _TRUNCATION_TOLERANCE:
+        return
+    scale = max(x for x in (N, P) if math.isfinite(x)) if any(math.isfinite(x) for x in (N, P)) else 0
+    warnings.warn(
+        f"PowerLawTask(M={task.M}) truncates the power law k^-{task.a:g} too early for this "
+        f"request: at {where}, N={N:g}, P={P:g} the test loss moves by {100 * change:.1f}% when M is "
+        f"doubled ({loss_m:.6g} -> {loss_2m:.6g}). The result is exact for the {task.M}-mode task "
+        f"(which the simulator also uses) but not for M = infinity; use M >> max(N, P, t^(1/b)) "
+        f"(here max(N, P) = {scale:g}), or truncation='ignore' to silence this.",
+        TruncationWarning,
+        stacklevel=3,
+    )
+
+
+def _doubled(task: PowerLawTask) -> PowerLawTask:
+    return PowerLawTask(task.a, task.b, 2 * task.M, task.noise)
+
+
+# ---- one-point equation -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OnePointSolution:
+    """Solutions of the one-point equation s = kappa (1 - df/N)(1 - df/P) (BAP B4-B8).
+
+    Attributes
+    ----------
+    s : complex ndarray, shape (K,)
+        Laplace variables (a ridge when real and positive).
+    kappa : complex ndarray, shape (K,)
+        Renormalised ridge kappa(s) on the physical branch.
+    R1 : complex ndarray, shape (K,)
+        Data response 1 - df(kappa)/P (1 when P = inf).
+    R3 : complex ndarray, shape (K,)
+        Projection response 1 - df(kappa)/N (1 when N = inf).
+    """
+
+    s: np.ndarray
+    kappa: np.ndarray
+    R1: np.ndarray
+    R3: np.ndarray
+
+
+def one_point(task, N, P, s) -> OnePointSolution:
+    """Solve BAP's one-point equations for the renormalised ridge at each Laplace variable.
+
+    The renormalised ridge kappa(s) solves s = kappa (1 - df(kappa)/N)(1 - df(kappa)/P) with
+    df(kappa) = sum_k lambda_k/(lambda_k + kappa) (BAP, arXiv 2402.01092, one-point equations
+    H_k = 1/(s + lambda_k R1 R3); AZP, arXiv 2405.00592, Eq. for linear random features at
+    s = ridge). Real s > 0 is solved by a bracketed Newton on the branch (kappa_c, inf) where
+    df < min(N, P); complex s by continuation from |s| along the straight segment to s. s = 0
+    gives the ridgeless limit kappa_c (df(kappa_c) = min(N, P), or 0 if min(N, P) >= M).
+
+    Parameters
+    ----------
+    task : PowerLawTask or LinearGaussianTask
+    N, P : int or numpy.inf
+        Model size (number of random features) and number of training samples.
+    s : complex or array_like of complex, shape (K,)
+        Laplace variables with Re s > 0 or Im s != 0, or s = 0.
+
+    Returns
+    -------
+    OnePointSolution
+        kappa, R1, R3 as complex arrays of shape (K,).
+    """
+    N, P = _capacity(N, "N"), _capacity(P, "P")
+    points = np.atleast_1d(np.asarray(s, dtype=np.complex128))
+    if points.ndim != 1:
+        raise ValueError(f"`s`: expected a scalar or 1-D array, got shape {points.shape}")
+    if not np.isfinite(points).all():
+        raise ValueError("`s`: contains NaN or infinity")
+    bad = (points.imag == 0) & (points.real < 0)
+    if bad.any():
+        raise ValueError(f"`s`: real Laplace variables must be >= 0, got {points.real[bad][0]:g}")
+    spectrum, _, _ = _modes(task)
+    kappa, r1, r3 = (np.empty(points.size, dtype=np.complex128) for _ in range(3))
+    for i, point in enumerate(points):  # each point from its own start on the real axis
+        k, a, b = _engine.one_point(spectrum, _NO_MULTIPLICITY, N, P, np.array([point]))
+        kappa[i], r1[i], r3[i] = k[0], a[0], b[0]
+    return OnePointSolution(points, kappa, r1, r3)
+
+
+# ---- learning curves --------------------------------------------------------------------------
+
+
+def learning_curve_theory(task, N, P, t, *, method: str = "gf", learning_rate: float | None = None,
+                          ensemble=1, talbot_nodes: int = 16, truncation: str = "warn",
+                          n_threads: int = 0) -> pd.DataFrame:
+    """DMFT test and train loss of the linear random-feature model at each time.
+
+    Solves BAP's (arXiv 2402.01092) one-point equations (B4-B8 of the project's theory digest)
+    and two-point equations (B9-B13) for gradient flow, inverted to time by a 2-D fixed Talbot
+    contour (Abate & Valko 2004). For gradient descent the same equations are integrated against
+    (1 + eta s)^t (1 + eta s')^t; the inversion is done in u = log(1 + eta s), where that factor
+    is e^{u t}, which needs eta * x_max < 1 (x_max = top of the spectrum of the kernel B Sigma,
+    about lambda_1 (1 + sqrt(lambda-weighted rank / min(N, P)))^2 at small N, P) and whole steps.
+
+    Parameters
+    ----------
+    task : PowerLawTask or LinearGaussianTask
+        Spectrum lambda_k, target w*_k and label-noise variance sigma^2 (``task.noise``).
+    N : int, numpy.inf, or 1-D sequence of them
+        Model sizes (number of random features). numpy.inf gives the kernel (infinite-width) limit.
+    P : int, numpy.inf, or 1-D sequence of them
+        Training-set sizes. numpy.inf gives the online / population-gradient limit (R1 = 1).
+    t : float or array_like, shape (T,)
+        Times >= 0: gradient-flow time (``method="gf"``), or numbers of steps (``method="gd"``).
+    method : {"gf", "gd"}
+        Gradient flow dw/dt = -eta grad, or gradient descent w <- w - eta grad.
+    learning_rate : float, optional
+        eta. Gradient flow: default 1 (the time scale is eta t). Gradient descent: required.
+    ensemble : int or numpy.inf
+        Number E of members averaged (independent projections A, the same P samples; BAP
+        ensembles). numpy.inf gives the averaged-predictor ("bias") limit.
+    talbot_nodes : int
+        Talbot nodes in the upper half-plane (2n - 1 in all). Keep about 16: the 2-D inversion
+        squares weights that grow like e^{2n/5}.
+    truncation : {"warn", "ignore"}
+        For a PowerLawTask, warn (:class:`TruncationWarning`) when doubling M moves the test loss
+        at the latest time by more than 1%.
+    n_threads : int
+        Threads over times (0 = all cores). Results do not depend on it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (N, P, t), columns ``N``, ``P``, ``t``, ``train_loss``, ``test_loss`` (the
+        columns of :func:`scalinglab.dynamics.learning_curve` without ``seed``); N and P are
+        floats (numpy.inf allowed).
+
+    Notes
+    -----
+    At t = 0 the losses are exact: test sum_k lambda_k w*_k^2, train the same plus sigma^2.
+    Accuracy: ~1e-10 relative on the exactly solvable N = P = inf case for t in [0.1, 1e5].
+    The N = P curve rises without bound at late times (interpolation peak), even at sigma = 0.
+    """
+    Ns, Ps = _capacities(N, "N"), _capacities(P, "P")
+    times = _times(t)
+    if method not in ("gf", "gd"):
+        raise ValueError(f"`method`: expected 'gf' (gradient flow) or 'gd' (gradient descent), got {method!r}")
+    if learning_rate is None:
+        if method == "gd":
+            raise ValueError("`learning_rate`: required for method='gd' (the GD step size eta)")
+        eta = 1.0
+    else:
+        eta = real_number(learning_rate, "learning_rate", minimum=0.0, strict=True)
+    if method == "gd" and not np.all(times == np.floor(times)):
+        raise ValueError("`t`: gradient descent takes whole numbers of steps")
+    E = _ensemble(ensemble)
+    nodes = positive_int(talbot_nodes, "talbot_nodes", minimum=4)
+    if nodes > 64:
+        raise ValueError(f"`talbot_nodes`: expected 4..64 (about 16), got {nodes}")
+    threads = n_threads_arg(n_threads)
+    check = _truncation_mode(truncation) == "warn" and isinstance(task, PowerLawTask)
+
+    frames, worst = [], None
+    for n_features in Ns:
+        for n_samples in Ps:
+            test, train = _curve(task, n_features, n_samples, times, method, eta, E, nodes, threads)
+            frames.append(pd.DataFrame({
+                "N": n_features, "P": n_samples, "t": times, "train_loss": train, "test_loss": test,
+            }))
+            if check and times.max() > 0:
+                t_check = np.array([times.max()])
+                at_m = test[int(np.argmax(times))]
+                at_2m = _curve(_doubled(task), n_features, n_samples, t_check, method, eta, E,
+                               nodes, threads)[0][0]
+                change = abs(at_2m - at_m) / abs(at_m) if at_m != 0 else math.inf
+                if worst is None or change > worst[0]:
+                    worst = (change, at_m, at_2m, n_features, n_samples, f"t={times.max():g}")
+    _warn_truncation(task, worst)
+    return pd.concat(frames, ignore_index=True)
+
+
+# ---- static limits -------------------------------------------------------------------------
+
+
+def static_loss(task, N, P, *, ridge=0.0, ensemble=1, truncation: str = "warn") -> pd.DataFrame:
+    """Test and train error of linear random-feature ridge regression; ridge 0 is t -> infinity.
+
+    The deterministic equivalent of Atanasov, Zavatone-Veth & Pehlevan 2024 (arXiv 2405.00592;
+    digest Eqs. A4-A6) for features A psi / sqrt(N), ridge lambda in
+    (1/(2P)) |y - F w|^2 + (lambda/2) |w|^2:
+
+    * lambda = kappa (1 - df1/N)(1 - df1/P), df1 = tr Sigma (Sigma + kappa)^-1 (physical root,
+      df1 < min(N, P)); df2 = tr Sigma^2 (Sigma + kappa)^-2;
+    * gamma = df2/P + (df1 - df2)^2 / (P (N - df2));
+    * E_g = [kappa^2 w*' Sigma (Sigma+kappa)^-2 w* + (df1 - df2) kappa w*' Sigma^2 (Sigma+kappa)^-2 w*
+      / (N - df2) + sigma^2 gamma] / (1 - gamma);
+    * E_train = R1^2 (E_g + sigma^2), R1 = 1 - df1/P (for N = inf this is AZP's (lambda/kappa)^2
+      (E_g + sigma^2), the GCV identity).
+
+    These are the BAP two-point equations at s = s' = lambda multiplied by s^2 (gradient flow's
+    Laplace transform at s is 1/s times the ridge solution at ridge s), so ridge -> 0 gives the
+    gradient-flow plateaus: BAP's model bottleneck (P = inf) sum lambda w*^2 kappa/(kappa+lambda)
+    with df1 = N; the data bottleneck (N = inf, ridgeless kernel regression); and for N < P,
+    [L_{P=inf}(N) + sigma^2 N/P] / (1 - N/P). At ridge 0 and N = P (below the number of modes)
+    the test error is +inf (the interpolation peak) and the train error 0.
+
+    Parameters
+    ----------
+    task : PowerLawTask or LinearGaussianTask
+    N, P : int, numpy.inf, or 1-D sequences of them
+        Model sizes and sample counts; the result covers every combination.
+    ridge : float or 1-D sequence of floats >= 0
+        Ridge lambda (0 = the gradient-flow limit t -> infinity).
+    ensemble : int or numpy.inf
+        Members averaged (independent projections, shared data).
+    truncation : {"warn", "ignore"}
+        For a PowerLawTask, warn when doubling M moves the test error by more than 1%.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (N, P, ridge): columns ``N``, ``P``, ``ridge``, ``kappa`` (renormalised
+        ridge), ``train_loss``, ``test_loss``.
+    """
+    Ns, Ps = _capacities(N, "N"), _capacities(P, "P")
+    ridges = np.atleast_1d(np.asarray(ridge, dtype=np.float64))
+    if ridges.ndim != 1 or not np.isfinite(ridges).all() or (ridges < 0).any():
+        raise ValueError("`ridge`: expected finite values >= 0 (a scalar or 1-D sequence)")
+    E = _ensemble(ensemble)
+    grid_n, grid_p, grid_r = (a.ravel() for a in np.meshgrid(Ns, Ps, ridges, indexing="ij"))
+    spectrum, power, noise = _modes(task)
+    kappa, test, train = _engine.ridge_errors(
+        spectrum, power, _NO_MULTIPLICITY, np.ascontiguousarray(grid_n),
+        np.ascontiguousarray(grid_p), np.ascontiguousarray(grid_r), noise=noise, ensemble=E)
+    if _truncation_mode(truncation) == "warn" and isinstance(task, PowerLawTask):
+        d_spectrum, d_power, _ = _modes(_doubled(task))
+        _, test_2m, _ = _engine.ridge_errors(
+            d_spectrum, d_power, _NO_MULTIPLICITY, np.ascontiguousarray(grid_n),
+            np.ascontiguousarray(grid_p), np.ascontiguousarray(grid_r), noise=noise, ensemble=E)
+        finite = np.isfinite(test) & np.isfinite(test_2m) & (test != 0)
+        if finite.any():
+            change = np.where(finite, np.abs(test_2m - test) / np.where(finite, np.abs(test), 1), 0)
+            i = int(np.argmax(change))
+            _warn_truncation(task, (change[i], test[i], test_2m[i], grid_n[i], grid_p[i],
+                                    f"ridge={grid_r[i]:g}"))
+    return pd.DataFrame({"N": grid_n, "P": grid_p, "ridge": grid_r, "kappa": kappa,
+                         "train_loss": train, "test_loss": test})
+
+
+def ridge_test_error(task, N, P, ridge, *, ensemble=1):
+    """Deterministic-equivalent test error of linear random-feature ridge regression.
+
+    AZP (arXiv 2405.00592) Eqs. A4-A6 of the digest, for the clean target (add sigma^2 for noisy
+    test labels); see :func:`static_loss` for the formulas. N, P and ridge broadcast against each
+    other (numpy rules); N and P may be numpy.inf.
+
+    Parameters
+    ----------
+    task : PowerLawTask or LinearGaussianTask
+    N, P : int, numpy.inf or array_like of them
+    ridge : float or array_like of floats >= 0
+        Ridge lambda in (1/(2P)) |y - F w|^2 + (lambda/2) |w|^2, F = A psi / sqrt(N).
+    ensemble : int or numpy.inf
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Test error with the broadcast shape of (N, P, ridge); a float when all are scalars.
+    """
+    n_arr, p_arr, r_arr = np.broadcast_arrays(np.asarray(N, dtype=np.float64),
+                                              np.asarray(P, dtype=np.float64),
+                                              np.asarray(ridge, dtype=np.float64))
+    shape = n_arr.shape
+    for values, name in ((n_arr, "N"), (p_arr, "P")):
+        for v in values.ravel():
+            _capacity(float(v) if math.isinf(v) else (int(v) if float(v).is_integer() else float(v)), name)
+    if not np.isfinite(r_arr).all() or (r_arr < 0).any():
+        raise ValueError("`ridge`: expected finite values >= 0")
+    spectrum, power, noise = _modes(task)
+    _, test, _ = _engine.ridge_errors(
+        spectrum, power, _NO_MULTIPLICITY, np.ascontiguousarray(n_arr.ravel()),
+        np.ascontiguousarray(p_arr.ravel()), np.ascontiguousarray(r_arr.ravel()), noise=noise,
+        ensemble=_ensemble(ensemble))
+    return float(test[0]) if shape == () else test.reshape(shape)
+
+
+# ---- exponents ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BottleneckExponents:
+    """Exponents of the power laws L ~ X^-exponent when one resource X limits the loss.
+
+    Attributes
+    ----------
+    time : float
+        (a-1)/b: N = P = inf, L ~ t^-(a-1)/b.
+    data : float
+        min(a-1, 2b): N = t = inf, sigma = 0, L ~ P^-min(a-1, 2b) (ridgeless kernel regression).
+    model : float
+        min(a-1, b): P = t = inf, the full test loss L ~ N^-min(a-1, b).
+    model_bias : float
+        min(a-1, 2b): P = t = inf, the loss of the ensemble-averaged predictor (bias only).
+    """
+
+    time: float
+    data: float
+    model: float
+    model_bias: float
+
+
+def _check_exponents(a, b) -> tuple[float, float]:
+    a = real_number(a, "a", minimum=1.0, strict=True)
+    b = real_number(b, "b", minimum=1.0, strict=True)
+    return a, b
+
+
+def bottleneck_exponents(a: float, b: float) -> BottleneckExponents:
+    """Bottleneck exponents of the power-law task (lambda_k = k^-b, lambda_k w*_k^2 = k^-a).
+
+    Correction to BAP's headline (arXiv 2402.01092 and the authors' blog state the model
+    bottleneck as N^-min(a-1, 2b)): that exponent belongs to the *bias*, the loss of the
+    ensemble-averaged predictor sum_k lambda_k w*_k^2 kappa^2/(kappa+lambda_k)^2. The full
+    late-time test loss at P = inf is the projection residual sum_k lambda_k w*_k^2
+    kappa/(kappa+lambda_k) with df(kappa) = N, which scales as N^-min(a-1, b): the modes k > N
+    carry k^-a (giving N^-(a-1)), and every learned mode keeps a fraction kappa/lambda_k ~
+    (k/N)^b of its power (giving N^-b once sum k^-(a-b) converges, i.e. a - 1 > b). Evidence: the
+    static formula (this module, ``static_loss``) at (a, b) = (3.5, 1.0), M = 12000 modes, has slope
+    -1.05 over N in [25, 400] against -1.0 = -min(a-1, b), while the bias alone has slope -2.01
+    (-2 = -min(a-1, 2b)); the theory digest reports simulations of the random-feature model
+    at the same point with slope -1.08. This agrees with Paquette et al. (arXiv 2405.15074),
+    F_0 ~ d^(-2 alpha + max(0, 1 - 2 beta)) = N^-min(a-1, b) in their variables. For a - 1 < b
+    (most tasks of interest) all of model, data and bias exponents equal a - 1.
+
+    Parameters
+    ----------
+    a : float
+        Target (source) exponent, a > 1.
+    b : float
+        Capacity exponent of the spectrum, b > 1.
+
+    Returns
+    -------
+    BottleneckExponents
+        Positive exponents: L ~ t^-time, P^-data, N^-model (full loss), N^-model_bias.
+    """
+    a, b = _check_exponents(a, b)
+    return BottleneckExponents(time=(a - 1) / b, data=min(a - 1, 2 * b), model=min(a - 1, b),
+                               model_bias=min(a - 1, 2 * b))
+
+
+@dataclass(frozen=True)
+class ComputeOptimalExponents:
+    """Compute-optimal scaling L* ~ C^loss, N* ~ C^N, t* ~ C^t with compute C = N t (P = inf).
+
+    Attributes
+    ----------
+    loss, N, t : float
+        Signed exponents of C (``loss`` < 0). ``N + t = 1``.
+    regime : str
+        "hard" (a - 1 < b), "easy" (a - 1 > b), "boundary" (a - 1 = b), or "fit" when the
+        numbers are slopes fitted by :func:`frontier_exponents`.
+    """
+
+    loss: float
+    N: float
+    t: float
+    regime: str
+
+
+def compute_optimal(a: float, b: float) -> ComputeOptimalExponents:
+    """Compute-optimal exponents of gradient flow on the power-law task, C = N t, P = inf.
+
+    * Hard tasks, a - 1 < b: L ~ t^-(a-1)/b + N^-(a-1), so t* ~ N*^b and
+      L* ~ C^-(a-1)/(1+b), N* ~ C^1/(1+b), t* ~ C^b/(1+b) (BAP, arXiv 2402.01092; the same as
+      Paquette et al. 2405.15074 phase Ia and Lin et al. 2406.08466's C^-(a-1)/(a+1) in their
+      variables).
+    * Easy tasks, a - 1 > b: BAP's sum-of-bottlenecks rule with the bias exponent
+      m = min(a-1, 2b), L* ~ C^-m(a-1)/(bm + a-1), is *wrong*. The finite-width "embedding
+      distortion" term ||w*||^2 Gamma(1-1/b) (2t)^-(1-1/b) / (b N) (valid 1 << t << N^b; the
+      analogue of Paquette et al.'s F_ac) dominates the trade-off against t^-(a-1)/b, which gives
+      L* ~ C^-(a-1)/a, N* ~ C^(a-b)/a, t* ~ C^b/a (Paquette et al.'s phase II in BAP variables).
+      Evidence (the full DMFT of this module, ``compute_optimal_frontier`` with M = 30000,
+      P = inf, N in [10, 5000] at 8 per decade, t in [1, 1e6] at 6 per decade; checked in
+      tests/test_theory.py): at (a, b) = (3.8, 2.0) the frontier's L* slope is -0.740 over
+      C in [1e3, 10^5.5] and -0.741 over [1e5, 10^7.5], against -(a-1)/a = -0.737 here,
+      -m(a-1)/(bm + a-1) = -0.933 from BAP's formula (m = min(a-1, 2b) = 2.8) and -0.824 from
+      the same sum-of-bottlenecks rule with the corrected model exponent m = min(a-1, b) = 2; the
+      N* slope is 0.453 / 0.459 against (a-b)/a = 0.474 here and (a-1)/(bm + a-1) = 0.333 /
+      0.412 from those two rules. For the hard task
+      (a, b) = (2, 1.5) (M = 20000, C in [10^2.5, 10^6.5]) the frontier gives L* slope -0.392 and
+      N* slope 0.409 against -0.400 and 0.400.
+    * At a - 1 = b both rules give L* ~ C^-b/(1+b), N* ~ C^1/(1+b).
+
+    Parameters
+    ----------
+    a : float
+        Target exponent, a > 1 (lambda_k w*_k^2 = k^-a).
+    b : float
+        Capacity exponent, b > 1 (lambda_k = k^-b).
+
+    Returns
+    -------
+    ComputeOptimalExponents
+        Signed exponents of C and the regime.
+    """
+    a, b = _check_exponents(a, b)
+    if a - 1 < b:
+        return ComputeOptimalExponents(-(a - 1) / (1 + b), 1 / (1 + b), b / (1 + b), "hard")
+    regime = "easy" if a - 1 > b else "boundary"
+    return ComputeOptimalExponents(-(a - 1) / a, (a - b) / a, b / a, regime)
+
+
+# ---- the numerical frontier ---------------------------------------------------------------
+
+
+def compute_optimal_frontier(task, N_grid, t_grid, *, P=np.inf, C=None, n_threads: int = 0,
+                             truncation: str = "warn") -> pd.DataFrame:
+    """The compute-optimal frontier L*(C) = min_N L(N, t = C/N) from the full DMFT.
+
+    For each model size in ``N_grid`` the gradient-flow test loss is computed on ``t_grid``
+    (:func:`learning_curve_theory`); for each compute C the loss at t = C/N is interpolated
+    linearly in (log t, log L), minimised over the N grid, and the minimum is refined by the
+    parabola through the three grid points around it in (log N, log L).
+
+    Parameters
+    ----------
+    task : PowerLawTask or LinearGaussianTask
+    N_grid : array_like of int, shape (K,)
+        Model sizes, increasing; a log-spaced grid with >= 6 points per decade is advised.
+    t_grid : array_like of float, shape (T,)
+        Gradient-flow times > 0, increasing; >= 6 points per decade advised.
+    P : int or numpy.inf
+        Training-set size (inf: no data bottleneck, the setting of the compute-optimal rules).
+    C : array_like of float, optional
+        Compute values C = N t. Default: 8 per decade over [min N min t, max N max t].
+    n_threads : int
+        Threads (0 = all cores).
+    truncation : {"warn", "ignore"}
+        For a PowerLawTask, warn when doubling M moves the loss at the optimum of the largest
+        interior C by more than 1%.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per C: ``C``, ``N`` (optimal size), ``t`` (= C/N), ``test_loss`` (L*), and
+        ``interior`` (True when the optimum has grid neighbours on both sides, i.e. is not at
+        the edge of the N grid or of the t range; only interior rows are trustworthy).
+    """
+    Ns = np.asarray([_capacity(n, "N_grid") for n in np.atleast_1d(N_grid)], dtype=np.float64)
+    if Ns.size < 3 or not np.all(np.diff(Ns) > 0) or not np.isfinite(Ns).all():
+        raise ValueError("`N_grid`: expected >= 3 finite, increasing model sizes")
+    times = _times(t_grid)
+    if times.size < 2 or not np.all(np.diff(times) > 0) or times[0] <= 0:
+        raise ValueError("`t_grid`: expected >= 2 increasing times > 0")
+    P = _capacity(P, "P")
+    threads = n_threads_arg(n_threads)
+    _truncation_mode(truncation)
+    if C is None:
+        lo, hi = np.log10(Ns[0] * times[0]), np.log10(Ns[-1] * times[-1])
+        C = np.logspace(lo, hi, int(np.ceil(8 * (hi - lo))) + 1)
+    computes = np.atleast_1d(np.asarray(C, dtype=np.float64))
+    if computes.ndim != 1 or not np.isfinite(computes).all() or (computes <= 0).any():
+        raise ValueError("`C`: expected finite compute values > 0")
+
+    log_loss = np.empty((Ns.size, times.size))
+    for i, n_features in enumerate(Ns):
+        test, _ = _curve(task, n_features, P, times, "gf", 1.0, 1.0, 16, threads)
+        log_loss[i] = np.log(test)
+    log_t, log_n = np.log(times), np.log(Ns)
+
+    rows = []
+    for compute in computes:
+        t_at = np.log(compute / Ns)
+        valid = (t_at >= log_t[0]) & (t_at <= log_t[-1])
+        values = np.full(Ns.size, np.inf)
+        for i in np.nonzero(valid)[0]:
+            values[i] = np.interp(t_at[i], log_t, log_loss[i])
+        if not np.isfinite(values).any():
+            continue
+        i = int(np.argmin(values))
+        interior = 0 < i < Ns.size - 1 and np.isfinite(values[i - 1]) and np.isfinite(values[i + 1])
+        best_log_n, best_log_loss = log_n[i], values[i]
+        if interior:
+            x, y = log_n[i - 1:i + 2], values[i - 1:i + 2]
+            curvature = np.polyfit(x, y, 2)
+            if curvature[0] > 0:
+                vertex = -curvature[1] / (2 * curvature[0])
+                if x[0] <= vertex <= x[2]:
+                    best_log_n, best_log_loss = vertex, np.polyval(curvature, vertex)
+        n_best = float(np.exp(best_log_n))
+        rows.append({"C": float(compute), "N": n_best, "t": float(compute / n_best),
+                     "test_loss": float(np.exp(best_log_loss)), "interior": bool(interior)})
+    frontier = pd.DataFrame(rows, columns=["C", "N", "t", "test_loss", "interior"])
+
+    if truncation == "warn" and isinstance(task, PowerLawTask) and frontier["interior"].any():
+        last = frontier[frontier["interior"]].iloc[-1]
+        n_check = float(Ns[np.argmin(np.abs(np.log(Ns / last["N"])))])
+        t_check = np.array([last["C"] / n_check])
+        at_m = _curve(task, n_check, P, t_check, "gf", 1.0, 1.0, 16, threads)[0][0]
+        at_2m = _curve(_doubled(task), n_check, P, t_check, "gf", 1.0, 1.0, 16, threads)[0][0]
+        _warn_truncation(task, (abs(at_2m - at_m) / at_m, at_m, at_2m, n_check, P,
+                                f"t={t_check[0]:g}"))
+    return frontier
+
+
+def frontier_exponents(frontier: pd.DataFrame, C_range=None) -> ComputeOptimalExponents:
+    """Slopes of log L*, log N*, log t* against log C fitted on a frontier.
+
+    Parameters
+    ----------
+    frontier : pandas.DataFrame
+        The output of :func:`compute_optimal_frontier`; only ``interior`` rows are used.
+    C_range : (float, float), optional
+        Fit only rows with C_range[0] <= C <= C_range[1].
+
+    Returns
+    -------
+    ComputeOptimalExponents
+        The fitted signed exponents, ``regime="fit"``.
+    """
+    rows = frontier[frontier["interior"]]
+    if C_range is not None:
+        lo, hi = C_range
+        rows = rows[(rows["C"] >= lo) & (rows["C"] <= hi)]
+    if len(rows) < 3:
+        raise ValueError(f"`frontier`: need >= 3 interior rows in the C range, got {len(rows)}")
+    log_c = np.log(rows["C"].to_numpy())
+    slope = {name: float(np.polyfit(log_c, np.log(rows[name].to_numpy()), 1)[0])
+             for name in ("test_loss", "N", "t")}
+    return ComputeOptimalExponents(slope["test_loss"], slope["N"], slope["t"], "fit")
