@@ -664,7 +664,9 @@ LearningCurve learning_curve(const ModeSpectrum& modes, double n_features, doubl
   curve.test_loss.resize(T);
   curve.train_loss.resize(T);
   const int threads = control.threads();
-  const Index block = std::max<Index>(1, 4 * threads);
+  // About eight blocks: each ends with a barrier (and a Ctrl-C poll), which costs when a
+  // thread is descheduled on a busy machine.
+  const Index block = std::max<Index>(4 * threads, (T + 7) / 8);
   for (Index start = 0; start < T; start += block) {
     control.poll();
     const Index end = std::min(T, start + block);
