@@ -366,21 +366,25 @@ TimeLosses evaluate_time(const ModeSpectrum& modes, const BranchSolver& solver, 
   // Pair sums sums[f](j, l).
   Eigen::MatrixXcd sums[kWeights];
   for (auto& m : sums) m = Eigen::MatrixXcd::Zero(nr, nc);
-  if (head > 0) {
-    const double* lam = modes.lambda().data();
-    const double* weights[kWeights] = {modes.m_power().data(), modes.m_lambda_power().data(),
-                                       modes.m_lambda().data(), modes.m_lambda2().data()};
-    Eigen::MatrixXcd z(nr, head);
+  // Head modes in chunks (bounded memory per thread whatever the head size).
+  constexpr Index kChunk = 2048;
+  for (Index begin = 0; begin < head; begin += kChunk) {
+    const Index width = std::min(kChunk, head - begin);
+    const double* lam = modes.lambda().data() + begin;
+    const double* weights[kWeights] = {
+        modes.m_power().data() + begin, modes.m_lambda_power().data() + begin,
+        modes.m_lambda().data() + begin, modes.m_lambda2().data() + begin};
+    Eigen::MatrixXcd z(nr, width);
     for (int j = 0; j < nr; ++j)
-      for (Index k = 0; k < head; ++k) z(j, k) = 1.0 / (kappa[j] + lam[k]);
-    Eigen::MatrixXcd rows(kWeights * nr, head), cols(head, nc);
+      for (Index k = 0; k < width; ++k) z(j, k) = 1.0 / (kappa[j] + lam[k]);
+    Eigen::MatrixXcd rows(kWeights * nr, width), cols(width, nc);
     for (int f = 0; f < kWeights; ++f)
       for (int j = 0; j < nr; ++j)
-        for (Index k = 0; k < head; ++k) rows(f * nr + j, k) = z(j, k) * weights[f][k];
+        for (Index k = 0; k < width; ++k) rows(f * nr + j, k) = z(j, k) * weights[f][k];
     for (int l = 0; l < nc; ++l) {
       const bool conj = l >= nr;
       const int j = conj ? l - nr + 1 : l;
-      for (Index k = 0; k < head; ++k) cols(k, l) = conj ? std::conj(z(j, k)) : z(j, k);
+      for (Index k = 0; k < width; ++k) cols(k, l) = conj ? std::conj(z(j, k)) : z(j, k);
     }
     // Eigen's own (single-threaded) product: this runs inside an OpenMP region, where BLAS
     // must not be called.
@@ -608,10 +612,11 @@ double spectrum_edge(const ModeSpectrum& modes, double n_features, double n_samp
     const double df = real_sums(modes, kappa).df;
     return kappa * (1.0 - df * inv_n) * (1.0 - df * inv_p);
   };
-  double best_v = -40.0, best = s_of(best_v);
-  for (double v = -40.0; v <= 40.0; v += 0.125) {
+  // v >= -30 keeps kappa off the pole at -lambda_1 (1 + e^-30 > 1 in double precision).
+  double best_v = 40.0, best = s_of(best_v);
+  for (double v = -30.0; v <= 40.0; v += 0.125) {
     const double value = s_of(v);
-    if (value > best) {
+    if (std::isfinite(value) && value > best) {
       best = value;
       best_v = v;
     }
@@ -627,7 +632,9 @@ double spectrum_edge(const ModeSpectrum& modes, double n_features, double n_samp
       a = c; c = d; fc = fd; d = a + golden * (b - a); fd = s_of(d);
     }
   }
-  return -std::max({best, fc, fd});
+  for (double value : {fc, fd})
+    if (std::isfinite(value)) best = std::max(best, value);
+  return -best;
 }
 
 LearningCurve learning_curve(const ModeSpectrum& modes, double n_features, double n_samples,
