@@ -244,13 +244,15 @@ def test_ensemble_and_gradient_descent_match_simulation():
 
 
 def test_gradient_descent_approaches_gradient_flow_at_time_eta_t():
-    gd_test, gd_train = curve(STANDARD, 100, 400, [100, 1000], method="gd", learning_rate=0.5)
-    gf_test, gf_train = curve(STANDARD, 100, 400, [100, 1000], learning_rate=0.5)
     # Slow modes (eta lambda << 1) dominate late: the GD/GF difference is O(eta lambda) on the
-    # few fast modes, 0.14% at t = 100 and less later.
-    np.testing.assert_allclose(gd_test, gf_test, rtol=3e-3)
-    np.testing.assert_allclose(gd_train, gf_train, rtol=3e-3)
-    assert abs(gd_test[1] / gf_test[1] - 1) < abs(gd_test[0] / gf_test[0] - 1)
+    # few fast modes: 0.14% (test, (100, 400)) to 0.42% (train, (inf, 100)) at t = 100, and it
+    # shrinks with t.
+    for N, P in [(100, 400), (INF, 100), (100, INF)]:
+        gd_test, gd_train = curve(STANDARD, N, P, [100, 1000], method="gd", learning_rate=0.5)
+        gf_test, gf_train = curve(STANDARD, N, P, [100, 1000], learning_rate=0.5)
+        np.testing.assert_allclose(gd_test, gf_test, rtol=1e-2)
+        np.testing.assert_allclose(gd_train, gf_train, rtol=1e-2, atol=1e-12)
+        assert abs(gd_test[1] / gf_test[1] - 1) < abs(gd_test[0] / gf_test[0] - 1)
 
 
 # ---- late times and static limits -----------------------------------------------------------
