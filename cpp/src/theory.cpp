@@ -226,18 +226,29 @@ class BranchSolver {
 // m p (S1w), m lambda p (S2w), m lambda (T1), m lambda^2 (T2).
 constexpr int kWeights = 4;
 
+// Raw views of lambda and the four weights, in the order above.
+struct WeightedModes {
+  const double* lam;
+  const double* f[kWeights];
+  Index size;
+};
+
+WeightedModes weighted_modes(const ModeSpectrum& modes) {
+  return {modes.lambda().data(),
+          {modes.m_power().data(), modes.m_lambda_power().data(), modes.m_lambda().data(),
+           modes.m_lambda2().data()},
+          modes.size()};
+}
+
 struct NodeTailSums {
   Complex first[kWeights];   // sum f z over tail modes
   Complex second[kWeights];  // sum f z^2 over tail modes
 };
 
 NodeTailSums tail_sums(const ModeSpectrum& modes, Index begin, Complex kappa) {
-  const double* lam = modes.lambda().data();
-  const double* f0 = modes.m_power().data();
-  const double* f1 = modes.m_lambda_power().data();
-  const double* f2 = modes.m_lambda().data();
-  const double* f3 = modes.m_lambda2().data();
-  const Index M = modes.size();
+  const WeightedModes w = weighted_modes(modes);
+  const double *lam = w.lam, *f0 = w.f[0], *f1 = w.f[1], *f2 = w.f[2], *f3 = w.f[3];
+  const Index M = w.size;
   const double kr = kappa.real(), ki = kappa.imag(), ki2 = ki * ki;
   double g0r = 0, g0i = 0, g1r = 0, g1i = 0, g2r = 0, g2i = 0, g3r = 0, g3i = 0;
   double d0r = 0, d0i = 0, d1r = 0, d1i = 0, d2r = 0, d2i = 0, d3r = 0, d3i = 0;
@@ -264,12 +275,9 @@ NodeTailSums tail_sums(const ModeSpectrum& modes, Index begin, Complex kappa) {
 // sum_k f_k z_k z'_k over tail modes, directly (the fallback for close pairs).
 void direct_tail_pair(const ModeSpectrum& modes, Index begin, Complex kappa, Complex kappa_prime,
                       Complex out[kWeights]) {
-  const double* lam = modes.lambda().data();
-  const double* f0 = modes.m_power().data();
-  const double* f1 = modes.m_lambda_power().data();
-  const double* f2 = modes.m_lambda().data();
-  const double* f3 = modes.m_lambda2().data();
-  const Index M = modes.size();
+  const WeightedModes w = weighted_modes(modes);
+  const double *lam = w.lam, *f0 = w.f[0], *f1 = w.f[1], *f2 = w.f[2], *f3 = w.f[3];
+  const Index M = w.size;
   const double ar = kappa.real(), ai = kappa.imag(), br = kappa_prime.real(), bi = kappa_prime.imag();
   double s0r = 0, s0i = 0, s1r = 0, s1i = 0, s2r = 0, s2i = 0, s3r = 0, s3i = 0;
 #pragma omp simd reduction(+ : s0r, s0i, s1r, s1i, s2r, s2i, s3r, s3i)
@@ -370,10 +378,10 @@ TimeLosses evaluate_time(const ModeSpectrum& modes, const BranchSolver& solver, 
   constexpr Index kChunk = 2048;
   for (Index begin = 0; begin < head; begin += kChunk) {
     const Index width = std::min(kChunk, head - begin);
-    const double* lam = modes.lambda().data() + begin;
-    const double* weights[kWeights] = {
-        modes.m_power().data() + begin, modes.m_lambda_power().data() + begin,
-        modes.m_lambda().data() + begin, modes.m_lambda2().data() + begin};
+    const WeightedModes all = weighted_modes(modes);
+    const double* lam = all.lam + begin;
+    const double* weights[kWeights] = {all.f[0] + begin, all.f[1] + begin, all.f[2] + begin,
+                                       all.f[3] + begin};
     Eigen::MatrixXcd z(nr, width);
     for (int j = 0; j < nr; ++j)
       for (Index k = 0; k < width; ++k) z(j, k) = 1.0 / (kappa[j] + lam[k]);
