@@ -49,7 +49,6 @@ for b = 1.5 the N = 100 plateau is 15% low at M = 1500 and still 1% low at M = 2
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 from dataclasses import dataclass
 
@@ -89,7 +88,7 @@ class TruncationWarning(UserWarning):
 
 
 def _capacity(value, name: str) -> float:
-    """A model size N or sample count P: a positive integer or numpy.inf."""
+    """A count (model size N, sample count P, ensemble size E): a positive integer or numpy.inf."""
     if isinstance(value, (float, np.floating)) and math.isinf(value) and value > 0:
         return math.inf
     return float(positive_int(value, name))
@@ -111,12 +110,6 @@ def _times(t) -> np.ndarray:
     if not np.isfinite(times).all() or (times < 0).any():
         raise ValueError("`t`: times must be finite and >= 0")
     return np.ascontiguousarray(times)
-
-
-def _ensemble(ensemble) -> float:
-    if isinstance(ensemble, (float, np.floating)) and math.isinf(ensemble) and ensemble > 0:
-        return math.inf
-    return float(positive_int(ensemble, "ensemble"))
 
 
 def _truncation_mode(truncation, task=None) -> str:
@@ -198,7 +191,7 @@ def _curve_kappa_floor(times: np.ndarray, optimizer: str, learning_rate: float, 
     return 0.1 * 2 * nodes / (5 * learning_rate * t_max)
 
 
-def _warn_truncation(task, worst: tuple[float, float, float, float, str] | None) -> None:
+def _warn_truncation(task, worst: tuple | None) -> None:
     """worst = (relative change, loss at M, loss at 2M, N, P, where)."""
     if worst is None:
         return
@@ -358,7 +351,7 @@ def learning_curve_theory(task, N, P, t, *, method: str = "gf", learning_rate: f
         eta = real_number(learning_rate, "learning_rate", minimum=0.0, strict=True)
     if method == "gd" and not np.all(times == np.floor(times)):
         raise ValueError("`t`: gradient descent takes whole numbers of steps")
-    E = _ensemble(ensemble)
+    E = _capacity(ensemble, "ensemble")
     nodes = positive_int(talbot_nodes, "talbot_nodes", minimum=4)
     if nodes > 64:
         raise ValueError(f"`talbot_nodes`: expected 4..64 (about 16), got {nodes}")
@@ -437,7 +430,7 @@ def static_loss(task, N, P, *, ridge=0.0, ensemble=1, truncation: str = "warn") 
     ridges = np.atleast_1d(np.asarray(ridge, dtype=np.float64))
     if ridges.ndim != 1 or not np.isfinite(ridges).all() or (ridges < 0).any():
         raise ValueError("`ridge`: expected finite values >= 0 (a scalar or 1-D sequence)")
-    E = _ensemble(ensemble)
+    E = _capacity(ensemble, "ensemble")
     grid_n, grid_p, grid_r = (a.ravel() for a in np.meshgrid(Ns, Ps, ridges, indexing="ij"))
     mode = _truncation_mode(truncation, task)
 
@@ -514,15 +507,15 @@ def ridge_test_error(task, N, P, ridge, *, ensemble=1):
                                               np.asarray(ridge, dtype=np.float64))
     shape = n_arr.shape
     for values, name in ((n_arr, "N"), (p_arr, "P")):
-        for v in values.ravel():
-            _capacity(float(v) if math.isinf(v) else (int(v) if float(v).is_integer() else float(v)), name)
+        for value in values.ravel():
+            _capacity(float(value), name)
     if not np.isfinite(r_arr).all() or (r_arr < 0).any():
         raise ValueError("`ridge`: expected finite values >= 0")
     modes = _mode_arrays(task)
     _, test, _ = _engine.ridge_errors(
         modes.spectrum, modes.power, modes.multiplicity, np.ascontiguousarray(n_arr.ravel()),
         np.ascontiguousarray(p_arr.ravel()), np.ascontiguousarray(r_arr.ravel()), noise=modes.noise,
-        ensemble=_ensemble(ensemble))
+        ensemble=_capacity(ensemble, "ensemble"))
     return float(test[0]) if shape == () else test.reshape(shape)
 
 
