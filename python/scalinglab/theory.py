@@ -203,8 +203,9 @@ def _warn_truncation(task, worst: tuple | None) -> None:
         f"PowerLawTask(M={task.M}) truncates the power law k^-{task.a:g} too early for this "
         f"request: at {where}, N={N:g}, P={P:g} the test loss moves by {100 * change:.1f}% when M is "
         f"doubled ({loss_m:.6g} -> {loss_2m:.6g}). The result is exact for the {task.M}-mode task "
-        f"(which the simulator also uses) but not for M = infinity; use M >> max(N, P, t^(1/b)) "
-        f"(here max(N, P) = {scale:g}), or truncation='ignore' to silence this.",
+        f"(which a simulation of this task also uses) but not for M = infinity: use "
+        f"truncation='extend' for the infinite power law, or M >> max(N, P, t^(1/b)) (here "
+        f"max(N, P) = {scale:g}), or truncation='ignore' to silence this.",
         TruncationWarning,
         stacklevel=3,
     )
