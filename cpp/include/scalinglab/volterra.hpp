@@ -155,7 +155,8 @@ SpectralDensities spectral_densities(const Eigen::Ref<const Vector<double>>& dat
                                      double relative_epsilon, const RunControl& control);
 
 /// Quadrature of the deterministic-equivalent measures on a wedge contour z = x (1 + i slope),
-/// x in (0, X], closed by a vertical segment at X beyond the spectrum. Panels of width `slope`
+/// x in (0, X], closed by a vertical segment at X = 1.1 x (upper edge of the spectrum), found by
+/// scanning the density down from 1.5 tr D. Panels of width `slope`
 /// in log x with `nodes_per_panel` Gauss-Legendre nodes; the wedge starts at
 /// lower_factor * c (P12's c sets the bottom of the spectrum).
 struct ContourOptions {
