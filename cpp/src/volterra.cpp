@@ -72,7 +72,9 @@ SgdSpectrum<double> exact_spectrum_impl(Index v, Index d, const BlockFill& fill,
                                         const Eigen::Ref<const Vector<double>>& lambda,
                                         const Eigen::Ref<const Vector<double>>& target,
                                         TargetKind kind, const RunControl& control) {
-  BlasThreadScope blas_threads(control.n_threads);
+  // Small problems run BLAS on one thread: a fork/join costs more than the work (and much more
+  // when the cores are shared).
+  BlasThreadScope blas_threads(d >= 384 ? control.n_threads : 1);
   const int di = static_cast<int>(d);
   ColMatrix<double> K = ColMatrix<double>::Zero(d, d);
   Vector<double> h = Vector<double>::Zero(d);  // W^T D b (kWeights)
@@ -212,7 +214,7 @@ SgdSpectrum<double> exact_spectrum_seeded(std::uint64_t seed, std::uint64_t stre
     block.resize(nb, d);
     // Column i of the block is feature i's normals at counters i v + [k0, k1): one contiguous
     // Philox run per feature, independent of the thread that draws it.
-#pragma omp parallel num_threads(threads)
+#pragma omp parallel num_threads(threads) if (nb * d >= 65536)
     {
       std::vector<double> column(static_cast<std::size_t>(nb));
 #pragma omp for schedule(static)
@@ -430,8 +432,10 @@ double kernel_norm(const SgdSpectrum<S>& spectrum, double learning_rate, Index b
   for (Index k = 0; k < spectrum.eigenvalues.size(); ++k) {
     const S x = spectrum.eigenvalues[k];
     if (x == S(0.0)) continue;
-    // kernel / (1 - g) with 1 - g = gamma B x (2 - gamma (B+1) x).
+    // kernel / (1 - g) with 1 - g = gamma B x (2 - gamma (B+1) x); sum_r K(r) diverges as soon
+    // as one mode has |g| >= 1 (the step is beyond that mode's stability threshold).
     const S one_minus_g = -decay_factor(x, learning_rate, batch);
+    if (std::abs(S(1.0) - one_minus_g) >= 1.0) return std::numeric_limits<double>::infinity();
     norm += real_part(learning_rate * learning_rate * batch * spectrum.kernel[k] / one_minus_g);
   }
   return norm;

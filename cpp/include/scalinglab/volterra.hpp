@@ -109,7 +109,8 @@ Vector<double> solve_volterra(const Eigen::Ref<const Vector<double>>& forcing,
                               const Eigen::Ref<const Vector<double>>& kernel, double noise);
 
 /// ||K|| = sum_r K(r) = gamma^2 B Re sum_k kernel_k / (1 - g(x_k)); for an exact spectrum
-/// gamma sum_i k_i / (2 - gamma (B+1) k_i). The risk converges iff every |g| < 1 and ||K|| < 1.
+/// gamma sum_i k_i / (2 - gamma (B+1) k_i); +inf if some |g(x_k)| >= 1. The risk converges iff
+/// ||K|| < 1.
 template <class S>
 double kernel_norm(const SgdSpectrum<S>& spectrum, double learning_rate, Index batch_size);
 
