@@ -359,12 +359,12 @@ def test_compute_optimal_exponents_of_verified_phases():
         st.sgd_compute_optimal(0.2, 0.2)
 
 
-# Frontier checks. The local slopes converge slowly (subleading terms such as F_0 ~ d^{-2 alpha}
-# against F_ac ~ d^{-1} r^{-(1 - 1/(2 alpha))} decay like small powers of d). Measured on the
-# full grid d in [25, 12800] (bench/notes_sgd_theory.md): Ia loss -0.378 -> -0.394 and d*
-# 0.417 -> 0.407 as the flops window moves from 1e3-1e5 to 1e6-1e8; II loss -0.754 -> -0.752,
-# d* 0.374 -> 0.361 -> 0.367 (dips, then returns towards 0.375); III loss -0.79 -> -0.76,
-# d* 0.52 -> 0.495. Tolerances cover these pre-asymptotic windows and no more.
+# Frontier checks on the deterministic equivalent. The local slopes converge slowly (subleading
+# terms such as F_0 ~ d^{-2 alpha} against F_ac ~ d^{-1} r^{-(1 - 1/(2 alpha))} decay like small
+# powers of d). Measured on the grid d in [25, 12800] (bench/notes_sgd_theory.md) as the flops
+# window (two decades) moves from 1e3 to 1e8: Ia loss -0.378 -> -0.398, d* 0.417 -> 0.402;
+# II loss -0.754 -> -0.752, d* 0.374 -> 0.361 -> 0.367 (dips, then returns towards 0.375);
+# III loss -0.790 -> -0.754, d* 0.521 -> 0.493. Tolerances cover these pre-asymptotic windows.
 _FAST_GRID = np.unique(np.round(np.logspace(np.log10(25), np.log10(400), 9)).astype(int))
 
 
@@ -396,20 +396,40 @@ def test_phase_iii_exponents_fast_grid():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("alpha,beta,flops_range,loss_tol,size_tol", [
-    (0.75, 0.25, (1e5, 1e7), 0.015, 0.015),
-    (1.25, 0.75, (1e5, 1e8), 0.005, 0.02),
-    (1.0, 2.0, (1e4, 1e6), 0.025, 0.015),
+    (0.75, 0.25, (1e6, 1e8), 0.01, 0.01),
+    (1.25, 0.75, (1e8, 1e10), 0.005, 0.015),
+    (1.0, 2.0, (1e6, 1e8), 0.01, 0.01),
 ])
 def test_phase_exponents_full_grid(alpha, beta, flops_range, loss_tol, size_tol):
-    """Digest item 16: exact spectra (one W per d), v = 10 d, gamma = 0.5 / sum j^{-2 alpha},
-    d in [25, 1600]."""
+    """Digest item 16 on a larger grid: v = 10 d, gamma = 0.5 / sum j^{-2 alpha}, d in
+    [25, 12800], deterministic equivalent (the W-average, checked against exact spectra in
+    test_deterministic_frontier_matches_exact_spectra). Exact single-W frontiers are too noisy
+    for slope fits: the minimum over d is flat and one W moves the risk by up to 20% at d = 100.
+    Measured slopes in these windows: Ia -0.397 / 0.403, II -0.752 / 0.362, III -0.754 / 0.494."""
     predicted = st.sgd_compute_optimal(alpha, beta)
-    grid = np.unique(np.round(np.logspace(np.log10(25), np.log10(1600), 13)).astype(int))
-    frontier = st.sgd_compute_optimal_frontier(alpha, beta, grid, np.logspace(3, 9, 25),
-                                               method="exact", rng=16, n_threads=1)
+    grid = np.unique(np.round(np.logspace(np.log10(25), np.log10(12800), 19)).astype(int))
+    frontier = st.sgd_compute_optimal_frontier(alpha, beta, grid, np.logspace(3, 11, 33))
     fitted = st.fit_frontier_exponents(frontier, flops_range=flops_range)
+    assert fitted["n_points"] >= 6
     assert fitted["loss_exponent"] == pytest.approx(predicted.loss_exponent, abs=loss_tol)
     assert fitted["size_exponent"] == pytest.approx(predicted.size_exponent, abs=size_tol)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("alpha,beta", [(0.75, 0.25), (1.25, 0.75), (1.0, 2.0)])
+def test_deterministic_frontier_matches_exact_spectra(alpha, beta):
+    """On the compute-optimal frontier (d = 400, r = f / d near the optimum for f = 1e5 - 1e7) the
+    deterministic risk equals the average of exact spectra over 16 W within 3 SE + 1% (its
+    finite-d bias, 0.3-0.9% at d = 100)."""
+    d = 400
+    lam, b = st.ppxp_spectrum(alpha, beta, 10 * d)
+    gamma = 0.5 / lam.sum()
+    steps = [250, 2500, 25000]
+    theory = st.deterministic_volterra_spectrum(lam, lam * b * b, d).risk(steps, learning_rate=gamma)
+    draws = np.array([st.exact_volterra_spectrum(lam, b, d=d, rng=seed, n_threads=1).risk(
+        steps, learning_rate=gamma) for seed in range(16)])
+    mean, se = draws.mean(axis=0), draws.std(axis=0, ddof=1) / 4.0
+    assert np.all(np.abs(theory - mean) < 3 * se + 0.01 * theory), (theory, mean, se)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -528,3 +548,19 @@ def test_input_validation(digest):
         st.sgd_compute_optimal_frontier(0.75, 0.25, [10, 20], [1e4])
     with pytest.raises(ValueError, match="target"):
         st.exact_volterra_spectrum(digest["lam"], np.ones(3), d=10, rng=0)
+
+
+def test_plrf_problem_spec_round_trips_to_bap_tasks():
+    problem = st.PLRFProblem(ALPHA, BETA, V)
+    lam, b = st.ppxp_spectrum(ALPHA, BETA, V)
+    np.testing.assert_allclose(problem.data_spectrum, lam, rtol=1e-15)
+    np.testing.assert_allclose(problem.target_power, lam * b * b, rtol=1e-13)
+    assert problem.phase == "Ia"
+    task = PowerLawTask.from_ppxp(ALPHA, BETA, V)
+    back = st.PLRFProblem.from_task(task)
+    assert (back.alpha, back.beta, back.v) == (pytest.approx(ALPHA), pytest.approx(BETA), V)
+    linear = problem.to_task()
+    np.testing.assert_allclose(linear.spectrum, task.spectrum, rtol=1e-14)
+    np.testing.assert_allclose(linear.target, task.target, rtol=1e-14)
+    with pytest.raises(ValueError, match="alpha"):
+        st.PLRFProblem(-1.0, 0.5, 10)
