@@ -286,6 +286,7 @@ Vector<double> risk_curve(const SgdSpectrum<S>& spectrum, const StepSchedule& sc
   std::size_t piece = 0;
   const std::int64_t last = steps.back();
   double gamma = -1.0;
+  std::uint64_t iterations = 0;
   while (true) {
     while (next_out < steps.size() && steps[next_out] == r) out[next_out++] = risk;
     if (r >= last) break;
@@ -358,9 +359,13 @@ Vector<double> risk_curve(const SgdSpectrum<S>& spectrum, const StepSchedule& sc
       while (next_out < steps.size()) out[next_out++] = std::numeric_limits<double>::infinity();
       break;
     }
-    control.poll();
-    control.progress(double(r) / double(last));
+    // Polling takes the GIL in Python: once per 256 iterations is plenty.
+    if ((++iterations & 255u) == 0) {
+      control.poll();
+      control.progress(double(r) / double(last));
+    }
   }
+  control.progress(1.0);
   return out;
 }
 
@@ -551,6 +556,64 @@ void check_data_eigenvalues(const Eigen::Ref<const Vector<double>>& lambda, Inde
 }
 
 
+// Runs body(i) for i in [0, n) on `threads` threads. Exceptions must not leave an OpenMP region:
+// the first one is kept and rethrown as LinAlgError after the loop.
+template <class Body>
+void parallel_for_rethrow(Index n, int threads, Body&& body) {
+  bool failed = false;
+  std::string message;
+#pragma omp parallel for num_threads(threads) schedule(dynamic)
+  for (Index i = 0; i < n; ++i) {
+    try {
+      body(i);
+    } catch (const std::exception& error) {
+#pragma omp critical
+      {
+        if (!failed) message = error.what();
+        failed = true;
+      }
+    }
+  }
+  if (failed) throw LinAlgError(message);
+}
+
+// sum_j power_j / (lambda_j m - z): the deterministic equivalent of the forcing's Stieltjes
+// transform sum_i k_i rho_i(0) / (k_i - z) plus the atom F_0 / (0 - z) (PPXP P11).
+Complex forcing_transform(const MEquation& eq, const double* power, Complex m, Complex z) {
+  Complex sum(0.0, 0.0);
+  for (Index j = 0; j < eq.v; ++j) sum += power[j] / (eq.lambda[j] * m - z);
+  return sum;
+}
+
+// Gauss-Legendre nodes and weights on [-1, 1]: Newton on the Legendre polynomial P_q.
+void gauss_legendre(int q, std::vector<double>& nodes, std::vector<double>& weights) {
+  nodes.resize(q);
+  weights.resize(q);
+  // P_q(t) and P_q'(t) by the three-term recurrence.
+  auto legendre = [q](double t, double& derivative) {
+    double p0 = 1.0, p1 = t;
+    for (int k = 2; k <= q; ++k) {
+      const double p2 = ((2.0 * k - 1.0) * t * p1 - (k - 1.0) * p0) / k;
+      p0 = p1;
+      p1 = p2;
+    }
+    derivative = q * (t * p1 - p0) / (t * t - 1.0);
+    return p1;
+  };
+  for (int i = 0; i < q; ++i) {
+    double t = std::cos(kPi * (i + 0.75) / (q + 0.5));
+    double derivative = 0.0;
+    for (int it = 0; it < 100; ++it) {
+      const double dt = legendre(t, derivative) / derivative;
+      t -= dt;
+      if (std::abs(dt) < 1e-16) break;
+    }
+    legendre(t, derivative);
+    nodes[i] = t;
+    weights[i] = 2.0 / ((1.0 - t * t) * derivative * derivative);
+  }
+}
+
 // Upper edge of the deterministic-equivalent spectrum of K (within 0.5%): scanning down from
 // 1.5 tr D (the spectrum lies below tr K ~ tr D), the first x whose density
 // Im m(x (1 + 1e-10 i)) is not negligible. Points are solved 16 at a time in parallel.
@@ -599,21 +662,8 @@ Vector<Complex> resolvent_m(const Eigen::Ref<const Vector<double>>& data_eigenva
   const MEquation eq{data_eigenvalues.data(), data_eigenvalues.size(), 1.0 / double(d)};
   const double scale = spectrum_scale(data_eigenvalues, d);
   Vector<Complex> out(z.size());
-  bool failed = false;
-  std::string message;
-#pragma omp parallel for num_threads(control.threads()) schedule(dynamic)
-  for (Index i = 0; i < z.size(); ++i) {
-    try {
-      out[i] = solve_m_from_above(eq, scale, z[i]);
-    } catch (const std::exception& error) {
-#pragma omp critical
-      {
-        failed = true;
-        message = error.what();
-      }
-    }
-  }
-  if (failed) throw LinAlgError(message);
+  parallel_for_rethrow(z.size(), control.threads(),
+                       [&](Index i) { out[i] = solve_m_from_above(eq, scale, z[i]); });
   control.poll();
   return out;
 }
@@ -661,6 +711,7 @@ SpectralDensities spectral_densities(const Eigen::Ref<const Vector<double>>& dat
   Vector<Complex> z(x.size());
   for (Index i = 0; i < x.size(); ++i) z[i] = Complex(x[i], relative_epsilon * x[i]);
   const Vector<Complex> m = resolvent_m(data_eigenvalues, d, z, control);
+  const MEquation eq{data_eigenvalues.data(), v, 1.0 / double(d)};
   SpectralDensities out;
   out.eigenvalue.resize(x.size());
   out.forcing.resize(x.size());
@@ -668,9 +719,7 @@ SpectralDensities spectral_densities(const Eigen::Ref<const Vector<double>>& dat
   const double inv_pi = 1.0 / kPi;
 #pragma omp parallel for num_threads(control.threads()) schedule(static)
   for (Index i = 0; i < x.size(); ++i) {
-    Complex forcing(0.0, 0.0);
-    for (Index j = 0; j < v; ++j)
-      forcing += target_power[j] / (data_eigenvalues[j] * m[i] - z[i]);
+    const Complex forcing = forcing_transform(eq, target_power.data(), m[i], z[i]);
     out.eigenvalue[i] = inv_pi * (-double(d) * m[i] / z[i]).imag();
     out.forcing[i] = inv_pi * forcing.imag();
     out.kernel[i] = inv_pi * (z[i] * double(d) * (1.0 - m[i])).imag();
@@ -704,32 +753,8 @@ SgdSpectrum<Complex> deterministic_spectrum(const Eigen::Ref<const Vector<double
   const double eta = options.slope;
   const int q = options.nodes_per_panel;
 
-  // Gauss-Legendre nodes on [-1, 1] (Newton on the Legendre polynomial).
-  std::vector<double> gl_x(q), gl_w(q);
-  for (int i = 0; i < q; ++i) {
-    double t = std::cos(kPi * (i + 0.75) / (q + 0.5));
-    for (int it = 0; it < 100; ++it) {
-      double p0 = 1.0, p1 = t;
-      for (int k = 2; k <= q; ++k) {
-        const double p2 = ((2.0 * k - 1.0) * t * p1 - (k - 1.0) * p0) / k;
-        p0 = p1;
-        p1 = p2;
-      }
-      const double dp = q * (t * p1 - p0) / (t * t - 1.0);
-      const double dt = p1 / dp;
-      t -= dt;
-      if (std::abs(dt) < 1e-16) break;
-    }
-    double p0 = 1.0, p1 = t;
-    for (int k = 2; k <= q; ++k) {
-      const double p2 = ((2.0 * k - 1.0) * t * p1 - (k - 1.0) * p0) / k;
-      p0 = p1;
-      p1 = p2;
-    }
-    const double dp = q * (t * p1 - p0) / (t * t - 1.0);
-    gl_x[i] = t;
-    gl_w[i] = 2.0 / ((1.0 - t * t) * dp * dp);
-  }
+  std::vector<double> gl_x, gl_w;
+  gauss_legendre(q, gl_x, gl_w);
 
   // Top of the contour: just beyond the upper edge of the spectrum, so that |g(z)| < 1 on the
   // contour for every stable learning rate; grown if the quadrature then misses target power.
@@ -772,35 +797,23 @@ SgdSpectrum<Complex> deterministic_spectrum(const Eigen::Ref<const Vector<double
     constexpr Index kChunk = 64;
     const Index wedge_count = wedge_end - apex_count;
     const Index n_chunks = (wedge_count + kChunk - 1) / kChunk;
-    bool failed = false;
-    std::string message;
-#pragma omp parallel for num_threads(control.threads()) schedule(dynamic)
-    for (Index c = 0; c < n_chunks + 2 * q; ++c) {
-      try {
-        if (c < n_chunks) {
-          const Index hi = wedge_end - 1 - c * kChunk;
-          const Index lo = std::max(apex_count, hi - kChunk + 1);
-          Complex mm = solve_m_from_above(eq, scale, nodes[hi]);
-          m[hi] = mm;
-          for (Index i = hi - 1; i >= lo; --i) {
-            if (!continue_m(eq, nodes[i + 1], nodes[i], mm))
-              throw LinAlgError("deterministic_spectrum: continuation along the contour failed");
-            m[i] = mm;
-          }
-        } else {
-          const Index k = c - n_chunks;
-          const Index i = k < q ? k : wedge_end + (k - q);
-          m[i] = solve_m_from_above(eq, scale, nodes[i]);
+    parallel_for_rethrow(n_chunks + 2 * q, control.threads(), [&](Index c) {
+      if (c < n_chunks) {
+        const Index hi = wedge_end - 1 - c * kChunk;
+        const Index lo = std::max(apex_count, hi - kChunk + 1);
+        Complex mm = solve_m_from_above(eq, scale, nodes[hi]);
+        m[hi] = mm;
+        for (Index i = hi - 1; i >= lo; --i) {
+          if (!continue_m(eq, nodes[i + 1], nodes[i], mm))
+            throw LinAlgError("deterministic_spectrum: continuation along the contour failed");
+          m[i] = mm;
         }
-      } catch (const std::exception& error) {
-#pragma omp critical
-        {
-          failed = true;
-          message = error.what();
-        }
+      } else {
+        const Index k = c - n_chunks;
+        const Index i = k < q ? k : wedge_end + (k - q);
+        m[i] = solve_m_from_above(eq, scale, nodes[i]);
       }
-    }
-    if (failed) throw LinAlgError(message);
+    });
     control.poll();
 
     // Atoms: (1/pi) Im of the contour integral = Re of (-i/pi) dz G(z).
@@ -813,10 +826,8 @@ SgdSpectrum<Complex> deterministic_spectrum(const Eigen::Ref<const Vector<double
 #pragma omp parallel for num_threads(control.threads()) schedule(static)
     for (Index i = 0; i < n_nodes; ++i) {
       const Complex z = nodes[i];
-      Complex forcing(0.0, 0.0);
-      for (Index j = 0; j < v; ++j)
-        forcing += target_power[j] / (data_eigenvalues[j] * m[i] - z);
-      forcing += f0.level / z;  // remove the atom of mass F_0 at z = 0
+      // Remove the atom of mass F_0 at z = 0.
+      const Complex forcing = forcing_transform(eq, target_power.data(), m[i], z) + f0.level / z;
       const Complex kernel = z * double(d) * (1.0 - m[i]);
       out.eigenvalues[i] = z;
       out.forcing[i] = minus_i_over_pi * weights[i] * forcing;

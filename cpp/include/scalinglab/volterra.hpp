@@ -52,6 +52,8 @@ enum class TargetKind { kWeights, kPriorVariance };
 /// \param data_eigenvalues (v) lambda_j > 0.
 /// \param target (v) b_j (kWeights) or E b_j^2 (kPriorVariance).
 /// Modes with k_i <= 64 d eps k_max are treated as the null space of K (no risk, no noise).
+/// For d >= 384 BLAS/LAPACK run on control.n_threads threads, and their rounding (~1e-13
+/// relative on eigenvalues) may depend on that count; smaller problems use one thread.
 SgdSpectrum<double> exact_spectrum(const ConstRowRef<double>& W,
                                    const Eigen::Ref<const Vector<double>>& data_eigenvalues,
                                    const Eigen::Ref<const Vector<double>>& target, TargetKind kind,
