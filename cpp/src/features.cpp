@@ -44,6 +44,8 @@ extern "C" void run_openblas_jobs_on_openmp(int /*sync*/, scalinglab_openblas_do
 #endif
 
 constexpr double kTwoPi = 6.283185307179586476925286766559;
+// Normals per call of random::fill_normal (a multiple of its 1024-number internal chunk).
+constexpr std::uint64_t kNormalRun = 1024;
 
 struct ActivationEntry {
   Activation activation;
@@ -123,20 +125,33 @@ void RandomFeatureMap::weights(std::uint64_t start, std::uint64_t stop, RowMatri
   out.resize(rows, d_);
   if (rows == 0) return;
   const int threads = resolve_threads(n_threads);
-  // A few chunks per thread balance the load; each chunk is a contiguous counter range, so the
-  // numbers do not depend on how the rows were split.
-  const Index n_chunks = std::min<Index>(rows, 4 * static_cast<Index>(threads));
-  const Index chunk_rows = (rows + n_chunks - 1) / n_chunks;
+  // Counters [first, last) are generated in runs of kNormalRun numbers that start at multiples of
+  // kNormalRun. random::fill_normal's last bits can depend on where a fill starts (its vectorised
+  // log runs over whole SIMD packets and the tail of a call is done in scalar code); always asking
+  // it for the same aligned runs makes every number bit-identical whatever the block, the
+  // start/stop range or the thread that produces it.
   const auto d = static_cast<std::uint64_t>(d_);
+  const std::uint64_t first = start * d;
+  const std::uint64_t last = stop * d;
+  const auto first_run = static_cast<std::int64_t>(first / kNormalRun);
+  const auto end_run = static_cast<std::int64_t>((last + kNormalRun - 1) / kNormalRun);
   T* data = out.data();
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (Index chunk = 0; chunk < n_chunks; ++chunk) {
-    const Index r0 = chunk * chunk_rows;
-    const Index r1 = std::min(rows, r0 + chunk_rows);
-    if (r0 >= r1) continue;
-    random::fill_normal(seed_, random::kStreamFeatureWeights,
-                        (start + static_cast<std::uint64_t>(r0)) * d, data + r0 * d_,
-                        static_cast<std::size_t>(r1 - r0) * d);
+#pragma omp parallel num_threads(threads)
+  {
+    T run[kNormalRun];
+#pragma omp for schedule(static)
+    for (std::int64_t r = first_run; r < end_run; ++r) {
+      const std::uint64_t run_start = static_cast<std::uint64_t>(r) * kNormalRun;
+      const std::uint64_t lo = std::max(first, run_start);
+      const std::uint64_t hi = std::min(last, run_start + kNormalRun);
+      if (lo == run_start && hi == run_start + kNormalRun) {
+        random::fill_normal(seed_, random::kStreamFeatureWeights, run_start, data + (lo - first),
+                            kNormalRun);
+      } else {
+        random::fill_normal(seed_, random::kStreamFeatureWeights, run_start, run, kNormalRun);
+        std::copy(run + (lo - run_start), run + (hi - run_start), data + (lo - first));
+      }
+    }
   }
 }
 
