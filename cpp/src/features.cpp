@@ -3,17 +3,20 @@
 /// activations (Eigen array functions, which the compiler turns into SIMD code).
 #include "scalinglab/features.hpp"
 
+#include <omp.h>
+
 #include <unsupported/Eigen/SpecialFunctions>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "scalinglab/blas.hpp"
 #include "scalinglab/errors.hpp"
 #include "scalinglab/random.hpp"
-
-#include <omp.h>
 
 #if defined(SCALINGLAB_HAVE_OPENBLAS)
 extern "C" {
@@ -29,17 +32,45 @@ namespace scalinglab {
 namespace {
 
 #if defined(SCALINGLAB_HAVE_OPENBLAS)
-// OpenBLAS hands the jobs of one threaded call to us; they synchronise with each other, so they
-// must run concurrently: one OpenMP thread per job.
+// OpenBLAS hands us the jobs of one threaded call. The jobs of a level-3 call wait for each
+// other's packed panels, so all of them must run at the same time: one OpenMP thread per job
+// when the runtime guarantees a full team, otherwise (nested in a parallel region, dynamic
+// teams, a thread limit) one std::thread per extra job.
 extern "C" void run_openblas_jobs_on_openmp(int /*sync*/, scalinglab_openblas_dojob dojob,
                                             int numjobs, std::size_t jobdata_elsize,
                                             void* jobdata, int dojob_data) {
   char* jobs = static_cast<char*>(jobdata);
-#pragma omp parallel num_threads(numjobs)
-  {
-    const int job = omp_get_thread_num();
-    dojob(job, jobs + static_cast<std::size_t>(job) * jobdata_elsize, dojob_data);
+  if (numjobs <= 1) {
+    if (numjobs == 1) dojob(0, jobs, dojob_data);
+    return;
   }
+  const bool full_team =
+      !omp_in_parallel() && !omp_get_dynamic() && omp_get_thread_limit() >= numjobs;
+  if (full_team) {
+#pragma omp parallel num_threads(numjobs)
+    {
+      const int job = omp_get_thread_num();
+      dojob(job, jobs + static_cast<std::size_t>(job) * jobdata_elsize, dojob_data);
+    }
+    return;
+  }
+  std::vector<std::thread> helpers;
+  for (int job = 1; job < numjobs; ++job)
+    helpers.emplace_back(dojob, job, jobs + static_cast<std::size_t>(job) * jobdata_elsize,
+                         dojob_data);
+  dojob(0, jobs, dojob_data);
+  for (auto& helper : helpers) helper.join();
+}
+
+// OpenBLAS keeps one callback for the whole process: scopes are counted so that the last one
+// to end restores OpenBLAS's own threads.
+std::mutex& blas_on_openmp_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+int& blas_on_openmp_users() {
+  static int users = 0;
+  return users;
 }
 #endif
 
@@ -73,13 +104,17 @@ void for_each_row(Eigen::Ref<RowMatrix<T>>& Z, int n_threads, F f) {
 
 BlasOnOpenMPScope::BlasOnOpenMPScope() {
 #if defined(SCALINGLAB_HAVE_OPENBLAS)
-  SCALINGLAB_BLAS(openblas_set_threads_callback_function)(&run_openblas_jobs_on_openmp);
+  std::lock_guard<std::mutex> lock(blas_on_openmp_mutex());
+  if (blas_on_openmp_users()++ == 0)
+    SCALINGLAB_BLAS(openblas_set_threads_callback_function)(&run_openblas_jobs_on_openmp);
 #endif
 }
 
 BlasOnOpenMPScope::~BlasOnOpenMPScope() {
 #if defined(SCALINGLAB_HAVE_OPENBLAS)
-  SCALINGLAB_BLAS(openblas_set_threads_callback_function)(nullptr);
+  std::lock_guard<std::mutex> lock(blas_on_openmp_mutex());
+  if (--blas_on_openmp_users() == 0)
+    SCALINGLAB_BLAS(openblas_set_threads_callback_function)(nullptr);
 #endif
 }
 

@@ -1,5 +1,7 @@
 // Unit tests of kernel.hpp: streamed Grams against explicit features, checkpoints, cross Grams,
 // interruption and progress, analytic kernels and the convergence of one to the other.
+#include <omp.h>
+
 #include <cmath>
 #include <stdexcept>
 #include <vector>
@@ -78,6 +80,20 @@ int main() {
   reporting.on_progress = [&fractions](double f) { fractions.push_back(f); };
   streamed_grams<double>(map, X, Z, true, {}, 1000, reporting);
   CHECK(fractions.size() == 3 && fractions.back() == 1.0 && fractions[0] < fractions[1]);
+
+  // Called from inside an embedding program's OpenMP parallel region, the threaded BLAS jobs still
+  // all run at once (no deadlock) and the Gram is unchanged. Sizes large enough for OpenBLAS to
+  // split its calls into several jobs.
+  {
+    const RowMatrix<double> X_big = gaussian_matrix(300, 50, 7);
+    RandomFeatureMap wide(50, 2000, Activation::kRelu, 8);
+    const RowMatrix<double> alone = streamed_gram<double>(wide, X_big, control);
+    RowMatrix<double> nested[2];
+#pragma omp parallel num_threads(2)
+    nested[omp_get_thread_num()] = streamed_gram<double>(wide, X_big, control);
+    CHECK_CLOSE(max_abs(nested[0] - alone), 0.0, 1e-12);
+    CHECK_CLOSE(max_abs(nested[1] - alone), 0.0, 1e-12);
+  }
 
   // Analytic kernels: special values.
   RowMatrix<double> x(1, 3), y(1, 3);
