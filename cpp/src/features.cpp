@@ -265,7 +265,8 @@ RowMatrix<T> RandomFeatureMap::transform(ConstRowRef<T> X, std::uint64_t start,
   const Index total = static_cast<Index>(stop - start);
   RowMatrix<T> out(X.rows(), total);
   if (total == 0 || X.rows() == 0) return out;
-  const Index block = block_size > 0 ? block_size : default_block_size(X.rows(), d_, sizeof(T));
+  const Index block =
+      std::min(total, block_size > 0 ? block_size : default_block_size(X.rows(), d_, sizeof(T)));
   const int threads = control.threads();
   BlasThreadScope blas_threads(threads);
   BlasOnOpenMPScope blas_on_openmp;

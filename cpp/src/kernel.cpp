@@ -81,7 +81,10 @@ StreamedGrams<T> streamed_grams(const RandomFeatureMap& map, ConstRowRef<T> X, C
 
   const Index n = X.rows();
   const Index m = Z.rows();
-  const Index block = block_size > 0 ? block_size : default_block_size(n + m, d, sizeof(T));
+  const std::uint64_t total = marks.back();
+  const Index block = static_cast<Index>(std::min<std::uint64_t>(
+      total, static_cast<std::uint64_t>(block_size > 0 ? block_size
+                                                       : default_block_size(n + m, d, sizeof(T)))));
   const int threads = control.threads();
   BlasThreadScope blas_threads(threads);
   BlasOnOpenMPScope blas_on_openmp;
@@ -92,7 +95,6 @@ StreamedGrams<T> streamed_grams(const RandomFeatureMap& map, ConstRowRef<T> X, C
   RowMatrix<T> weights, phi_x(n, block), phi_z(m, block);
   Vector<T> phases;
 
-  const std::uint64_t total = marks.back();
   std::uint64_t done = 0;
   std::size_t next = 0;
   while (done < total) {
