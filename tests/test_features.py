@@ -147,6 +147,18 @@ def test_checkpoints_equal_separate_computations(rng):
         np.testing.assert_allclose(cross[N], phi_x[:, :N] @ phi_y[:, :N].T / N, rtol=0, atol=1e-13)
 
 
+def test_long_block_updates_are_split_into_panels(rng):
+    # 2500^2 x 4096 flops in one block's syrk exceed the core's 2e10 flops between two polls, so
+    # the update runs in row panels (syrk on the diagonal, gemm off it); 1024-feature blocks do not.
+    X, Z = rng.standard_normal((2500, 10)), rng.standard_normal((2500, 10))
+    rf = RandomFeatures(10, 4096, "relu", rng=12)
+    _, panelled, panelled_cross = rf._map.grams(X, Z, True, [4096], 4096, 0, None)
+    _, whole, whole_cross = rf._map.grams(X, Z, True, [4096], 1024, 0, None)
+    np.testing.assert_allclose(panelled[0], whole[0], rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(panelled[0], panelled[0].T)
+    np.testing.assert_allclose(panelled_cross[0], whole_cross[0], rtol=0, atol=1e-12)
+
+
 def test_gram_independent_of_thread_count(rng):
     X = rng.standard_normal((300, 50))
     rf = RandomFeatures(50, 3000, "tanh", rng=6)

@@ -46,6 +46,49 @@ void symmetric_scaled_copy(const RowMatrix<T>& upper, T scale, RowMatrix<T>& out
   }
 }
 
+// Flops of one BLAS call between two polls: ~0.2 s at the 100 GFLOP/s of two cores, so Ctrl-C
+// is answered within about a second even when one block's update of a huge Gram is long.
+constexpr double kFlopsPerPoll = 2e10;
+
+Index panel_count(double flops, Index rows) {
+  const double wanted = std::ceil(flops / kFlopsPerPoll);
+  return static_cast<Index>(std::max(1.0, std::min(wanted, static_cast<double>(rows) / 256.0)));
+}
+
+// K (upper triangle) += phi phi^T, in row panels of K when the update is long: the diagonal
+// block of a panel by syrk, the rest of its rows by gemm, polling in between.
+template <class T, class Block>
+void accumulate_gram(const Block& phi, RowMatrix<T>& K, const RunControl& control) {
+  const Index n = phi.rows();
+  const Index panels = panel_count(static_cast<double>(n) * n * phi.cols(), n);
+  const Index height = (n + panels - 1) / panels;
+  for (Index r0 = 0; r0 < n; r0 += height) {
+    if (r0 > 0) control.poll();
+    const Index h = std::min(height, n - r0);
+    blas::syrk_rowmajor_upper(T(1), phi.middleRows(r0, h), T(1), K.block(r0, r0, h, h));
+    if (r0 + h < n)
+      blas::gemm_rowmajor(false, true, T(1), phi.middleRows(r0, h),
+                          phi.middleRows(r0 + h, n - r0 - h), T(1),
+                          K.block(r0, r0 + h, h, n - r0 - h));
+  }
+}
+
+// cross (m, n) += phi_z phi_x^T, in row panels when long.
+template <class T, class BlockZ, class BlockX>
+void accumulate_cross(const BlockZ& phi_z, const BlockX& phi_x, RowMatrix<T>& cross,
+                      const RunControl& control) {
+  const Index m = phi_z.rows();
+  const Index panels =
+      panel_count(2.0 * static_cast<double>(m) * phi_x.rows() * phi_x.cols(), m);
+  const Index height = (m + panels - 1) / panels;
+  for (Index r0 = 0; r0 < m; r0 += height) {
+    if (r0 > 0) control.poll();
+    const Index h = std::min(height, m - r0);
+    blas::gemm_rowmajor(false, true, T(1), phi_z.middleRows(r0, h), phi_x, T(1),
+                        cross.middleRows(r0, h));
+  }
+}
+
 // Checks and normalises the checkpoint list: strictly increasing, in [1, n_features].
 std::vector<std::uint64_t> checked_checkpoints(std::vector<std::uint64_t> checkpoints,
                                                std::uint64_t n_features) {
@@ -105,11 +148,11 @@ StreamedGrams<T> streamed_grams(const RandomFeatureMap& map, ConstRowRef<T> X, C
     map.phases<T>(done, stop, phases);
     auto block_x = phi_x.leftCols(width);
     map.features_from_weights<T>(X, weights, phases, block_x, threads);
-    if (with_gram) blas::syrk_rowmajor_upper(T(1), block_x, T(1), gram_sum);
+    if (with_gram) accumulate_gram(block_x, gram_sum, control);
     if (m > 0) {
       auto block_z = phi_z.leftCols(width);
       map.features_from_weights<T>(Z, weights, phases, block_z, threads);
-      blas::gemm_rowmajor(false, true, T(1), block_z, block_x, T(1), cross_sum);
+      accumulate_cross(block_z, block_x, cross_sum, control);
     }
     done = stop;
     if (done == marks[next]) {
