@@ -236,6 +236,7 @@ RowMatrix<double> dot_product_kernel(ConstRowRef<double> X, ConstRowRef<double> 
   Vector<double> qx(n), qy(m);
   {
     BlasThreadScope blas_threads(threads);
+    BlasOnOpenMPScope blas_on_openmp;  // the elementwise loop below then finds no spinning BLAS
     if (same) {
       blas::syrk_rowmajor_upper(scale2, X, 0.0, K);
       symmetric_scaled_copy(K, 1.0, K, threads);
