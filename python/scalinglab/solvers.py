@@ -160,9 +160,14 @@ def eigh(a, *, values_only: bool = False, n_threads: int = 0):
     -----
     The LAPACK call itself cannot be interrupted: Ctrl-C takes effect when it returns.
     """
+    return _eigh(a, "a", values_only, n_threads)
+
+
+def _eigh(a, name: str, values_only: bool, n_threads):
+    """eigh with the matrix argument called ``name`` in error messages."""
     n_threads = n_threads_arg(n_threads)
     dtype = _working_dtype(a)
-    a = _square_matrix(a, "a", dtype, symmetric=True, copies=1 if values_only else 2,
+    a = _square_matrix(a, name, dtype, symmetric=True, copies=1 if values_only else 2,
                        what="the working copy of the matrix and LAPACK's workspace")
     return core.eigh(a, not values_only, n_threads)
 
