@@ -119,3 +119,19 @@ def test_bad_input():
         fit_power_law(X, X**-1.0, n_bootstrap=10, confidence=1.0)
     with pytest.raises(ValueError, match="`n_bootstrap`"):
         fit_power_law(X, X**-1.0, n_bootstrap=-1)
+
+
+def test_plot_scaling_curve_draws_data_and_fit():
+    figure_module = pytest.importorskip("matplotlib.figure")
+    from scalinglab.plot import plot_scaling_curve
+
+    fit = fit_power_law(X, E + C * X**-ALPHA, offset=True)
+    ax = figure_module.Figure().add_subplot()
+    assert plot_scaling_curve(X, E + C * X**-ALPHA, fit=fit, ax=ax, label="data") is ax
+    data, curve = ax.get_lines()
+    np.testing.assert_allclose(data.get_ydata(), E + C * X**-ALPHA)
+    np.testing.assert_allclose(curve.get_ydata(), fit(curve.get_xdata()), rtol=1e-12)
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    ax = figure_module.Figure().add_subplot()
+    plot_scaling_curve(X, E + C * X**-ALPHA, fit=fit, ax=ax, subtract_offset=True)
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), C * X**-ALPHA, rtol=1e-8)

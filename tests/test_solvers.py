@@ -213,3 +213,17 @@ def test_ridge_path_zero_ridge_is_minimum_norm_interpolator(rng):
     np.testing.assert_allclose(fitted, least_squares, atol=1e-8)
     alpha = solvers.RidgePath(K, y).dual_coef(0.0)
     np.testing.assert_allclose(alpha, np.linalg.pinv(K, rcond=1e-10) @ y, atol=1e-6)
+
+
+def test_plot_ridge_path(rng):
+    figure_module = pytest.importorskip("matplotlib.figure")
+    from scalinglab.plot import plot_ridge_path
+
+    Phi = _features(rng, 40, 30)
+    K = Phi @ Phi.T / 30
+    table = solvers.ridge_path(K[:30, :30], rng.standard_normal(30), [1e-3, 1e-2, 1e-1],
+                               gram_test=K[30:, :30], y_test=rng.standard_normal(10))
+    ax = figure_module.Figure().add_subplot()
+    assert plot_ridge_path(table, ax=ax) is ax
+    train_line, test_line = ax.get_lines()
+    np.testing.assert_allclose(test_line.get_ydata(), table["test_mse"])

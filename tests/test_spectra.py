@@ -99,3 +99,16 @@ def test_bad_input():
         spectrum_exponent(np.arange(1, 11.0)[::-1], k_min=4, k_max=5)
     with pytest.raises(ValueError, match="`gram`"):
         kernel_spectrum(np.ones((3, 4)))
+
+
+def test_plot_spectrum():
+    figure_module = pytest.importorskip("matplotlib.figure")
+    from scalinglab.plot import plot_spectrum
+
+    values = np.arange(1, 101, dtype=float) ** -1.5
+    fit = spectrum_exponent(values, k_max=100)
+    ax = figure_module.Figure().add_subplot()
+    assert plot_spectrum(values, fit=fit, ax=ax) is ax
+    spectrum_line, fit_line = ax.get_lines()
+    np.testing.assert_allclose(spectrum_line.get_ydata(), values)
+    np.testing.assert_allclose(fit_line.get_ydata(), fit_line.get_xdata() ** -1.5, rtol=1e-8)
