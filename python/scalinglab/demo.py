@@ -2,12 +2,13 @@
 improves with the number of features N.
 
 scikit-learn's bundled digits (1797 images of 8 x 8 pixels, 10 classes; no download) are split
-into train and test sets and standardised pixel by pixel with the training statistics. One streamed pass over the largest width
-gives the train Gram and the test-by-train Gram at every N of a log grid (features are a prefix
-stream, so the Gram at N' < N is a snapshot of the same pass). At each N, ridge regression on
-one-hot targets gives the test mean squared error and the misclassification rate (argmax of the
-10 outputs); the test MSE is fitted with ``E + c N^-alpha`` (:func:`scalinglab.fit.fit_power_law`).
-Outputs: a table (CSV), the fit, and a PNG with the curve and the fit.
+into train and test sets and standardised pixel by pixel with the training statistics. One
+streamed pass over the largest width gives the train Gram and the test-by-train Gram at every N
+of a log grid (features are a prefix stream, so the Gram at N' < N is a snapshot of the same
+pass). At each N, ridge regression on one-hot targets gives the test mean squared error and the
+misclassification rate (argmax of the 10 outputs); the test MSE is fitted with
+``E + c N^-alpha`` (:func:`scalinglab.fit.fit_power_law`). Outputs: a table (CSV), the fit, and a
+PNG with the curve and the fit.
 """
 
 from __future__ import annotations
@@ -95,7 +96,8 @@ def _load_digits():
 
 def _write_atomically(path: Path, write) -> None:
     """Write through a temporary file in the same folder, then rename over ``path``."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                         suffix=path.suffix)
     os.close(handle)
     try:
         write(temporary)

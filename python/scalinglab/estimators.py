@@ -25,7 +25,7 @@ from scalinglab._validation import (
     positive_int,
     real_number,
 )
-from scalinglab.solvers import SOLVERS, choose_solver
+from scalinglab.solvers import SOLVERS, _normal_equations_class, choose_solver
 
 __all__ = ["RandomFeatureRidge"]
 
@@ -187,8 +187,7 @@ class RandomFeatureRidge:
         features = RandomFeatures(d, n_features, self.activation, rng=self.rng, dtype=dtype)
 
         if solver == "primal":
-            normal_class = core.NormalEquationsF32 if dtype == np.float32 else core.NormalEquationsF64
-            normal = normal_class(n_features, Y.shape[1])
+            normal = _normal_equations_class(dtype)(n_features, Y.shape[1])
             rows = _block_length(n_features, n_samples, itemsize)
             for start in range(0, n_samples, rows):
                 stop = min(n_samples, start + rows)
@@ -261,7 +260,9 @@ class RandomFeatureRidge:
         else:
             weights = np.asarray(sample_weight, dtype=np.float64)
             if weights.shape != (len(y),):
-                raise ValueError(f"`sample_weight`: expected shape ({len(y)},), got {weights.shape}")
+                raise ValueError(
+                    f"`sample_weight`: expected shape ({len(y)},), got {weights.shape}"
+                )
         weights = weights[:, None]
         residual = np.sum(weights * (y2 - p2) ** 2, axis=0)
         mean = np.sum(weights * y2, axis=0) / np.sum(weights)

@@ -131,7 +131,9 @@ def spectrum_exponent(eigenvalues, *, k_min: int = 1, k_max: int | None = None,
         k_max = max(values.size // 10, min(values.size, k_min + 2))
     k_max = positive_int(k_max, "k_max")
     if k_max > values.size:
-        raise ValueError(f"`k_max`: must be <= the number of eigenvalues {values.size}, got {k_max}")
+        raise ValueError(
+            f"`k_max`: must be <= the number of eigenvalues {values.size}, got {k_max}"
+        )
     n_points = positive_int(n_points, "n_points", minimum=3)
     ranks = np.unique(np.round(np.geomspace(k_min, k_max, n_points)).astype(np.int64))
     if ranks.size < 3:
