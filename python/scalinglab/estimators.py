@@ -1,0 +1,273 @@
+"""A scikit-learn-compatible random-feature ridge regressor (scikit-learn is not needed to use it).
+
+:class:`RandomFeatureRidge` fits ``f(x) = phi(x) . w / sqrt(N)`` with N random features
+``phi(x) = sigma(W x / sqrt(d))`` (:class:`scalinglab.features.RandomFeatures`) by ridge
+regression in the convention of :mod:`scalinglab.solvers`:
+
+    minimise (1 / (2 P)) sum_mu (y_mu - f(x_mu))^2 + (ridge / 2) |w|^2.
+
+The N x P feature matrix is never stored: the primal form (N < P) accumulates ``F^T F`` and
+``F^T y`` over blocks of samples, the dual form (N >= P) streams the P x P Gram
+(``RandomFeatures.gram``), solves ``(K + P ridge I) alpha = y`` and forms ``w = F^T alpha``
+over blocks of features. Both forms give the same ``w`` (push-through identity).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scalinglab._native import core
+from scalinglab._validation import (
+    as_dtype,
+    as_matrix,
+    check_memory,
+    n_threads_arg,
+    positive_int,
+    real_number,
+)
+from scalinglab.solvers import SOLVERS, _normal_equations_class, choose_solver
+
+__all__ = ["RandomFeatureRidge"]
+
+# Explicit feature blocks are kept to about this many bytes, so that memory stays flat however
+# many features or samples there are, while each block is still a large BLAS product.
+_BLOCK_BYTES = 2**25
+
+
+def _block_length(n_rows: int, total: int, itemsize: int) -> int:
+    """Columns (or rows) per block so that a (n_rows, block) array is about _BLOCK_BYTES."""
+    return int(max(1, min(total, _BLOCK_BYTES // max(1, n_rows * itemsize))))
+
+
+class RandomFeatureRidge:
+    """Ridge regression on N random features, with the scikit-learn estimator interface.
+
+    Parameters
+    ----------
+    n_features : int
+        N, the number of random features (>= 1).
+    activation : str
+        Nonlinearity sigma of the features (see :class:`scalinglab.features.RandomFeatures`).
+    ridge : float
+        Ridge >= 0 in the per-sample convention of :mod:`scalinglab.solvers` (the diagonal
+        shift of the P x P dual system is ``P * ridge``). ``ridge = 0`` is allowed when the
+        system is non-singular; otherwise fitting raises :class:`scalinglab.LinAlgError`.
+    rng : None, int or numpy.random.Generator
+        Randomness of the feature weights. An int gives the same features, hence identical
+        predictions, on every fit; a Generator is advanced by each fit.
+    dtype : {"float64", "float32"}
+        Precision of features and solves.
+    solver : {"auto", "primal", "dual"}
+        ``"auto"``: primal (N x N system) when N < P, dual (P x P) otherwise.
+    n_threads : int
+        Threads for feature generation and BLAS/LAPACK (0 = all cores).
+
+    Attributes
+    ----------
+    coef_ : ndarray, shape (N,) or (N, k)
+        Weights w of the normalised features ``phi / sqrt(N)``.
+    features_ : RandomFeatures
+        The fitted feature map.
+    solver_ : str
+        The form used by the last fit, ``"primal"`` or ``"dual"``.
+    n_features_in_ : int
+        Input dimension d.
+
+    Notes
+    -----
+    There is no intercept: ``f(x)`` is linear in the features (ReLU features carry a constant
+    component). Center ``y`` first if its mean matters.
+    """
+
+    _estimator_type = "regressor"  # scikit-learn < 1.6 reads this attribute
+    _PARAMETERS = ("n_features", "activation", "ridge", "rng", "dtype", "solver", "n_threads")
+
+    def __init__(self, n_features=1024, activation="relu", ridge=1e-3, rng=None,
+                 dtype="float64", solver="auto", n_threads=0):
+        # Stored unchanged and validated in fit (scikit-learn's convention, needed by clone).
+        self.n_features = n_features
+        self.activation = activation
+        self.ridge = ridge
+        self.rng = rng
+        self.dtype = dtype
+        self.solver = solver
+        self.n_threads = n_threads
+
+    # ---- scikit-learn protocol -----------------------------------------------------------------
+
+    def get_params(self, deep: bool = True) -> dict:
+        """The constructor arguments, as stored."""
+        return {name: getattr(self, name) for name in self._PARAMETERS}
+
+    def set_params(self, **params) -> RandomFeatureRidge:
+        """Set constructor arguments by name; returns self."""
+        for name, value in params.items():
+            if name not in self._PARAMETERS:
+                raise ValueError(
+                    f"`{name}`: not a parameter of RandomFeatureRidge "
+                    f"(valid: {', '.join(self._PARAMETERS)})"
+                )
+            setattr(self, name, value)
+        return self
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import InputTags, RegressorTags, Tags, TargetTags
+
+        return Tags(
+            estimator_type="regressor",
+            target_tags=TargetTags(required=True, multi_output=True, single_output=True),
+            regressor_tags=RegressorTags(),
+            input_tags=InputTags(),
+            non_deterministic=self.rng is None,
+        )
+
+    def __repr__(self) -> str:
+        changed = [
+            f"{name}={getattr(self, name)!r}"
+            for name, default in zip(self._PARAMETERS, self.__init__.__defaults__)
+            if getattr(self, name) is not default and getattr(self, name) != default
+        ]
+        return f"RandomFeatureRidge({', '.join(changed)})"
+
+    # ---- fit / predict / score -----------------------------------------------------------------
+
+    def _validated_parameters(self):
+        n_features = positive_int(self.n_features, "n_features")
+        ridge = real_number(self.ridge, "ridge", minimum=0.0)
+        dtype = as_dtype(self.dtype)
+        if self.solver not in SOLVERS:
+            raise ValueError(f"`solver`: expected one of {', '.join(SOLVERS)}, got {self.solver!r}")
+        n_threads = n_threads_arg(self.n_threads)
+        return n_features, ridge, dtype, n_threads
+
+    def fit(self, X, y) -> RandomFeatureRidge:
+        """Fit the weights on training data.
+
+        Parameters
+        ----------
+        X : array_like, shape (P, d)
+            Training inputs (finite).
+        y : array_like, shape (P,) or (P, k)
+            Targets (finite).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError, TypeError
+            Invalid parameters or data (the message names the argument), before any work.
+        MemoryError
+            The P x P Gram (dual) or the N x N normal equations (primal) would not fit in memory.
+        scalinglab.LinAlgError
+            The ridge system is singular (only possible with ``ridge = 0``).
+        """
+        from scalinglab.features import RandomFeatures
+
+        n_features, ridge, dtype, n_threads = self._validated_parameters()
+        X = as_matrix(X, "X", dtype=dtype)
+        n_samples, d = X.shape
+        y_array = np.asarray(y)
+        if y_array.ndim not in (1, 2) or y_array.shape[0] != n_samples:
+            raise ValueError(
+                f"`y`: expected shape ({n_samples},) or ({n_samples}, k) to match `X`, "
+                f"got {y_array.shape}"
+            )
+        Y = as_matrix(y_array.reshape(n_samples, -1), "y", dtype=dtype)
+        solver = choose_solver(n_samples, n_features, self.solver)
+        itemsize = np.dtype(dtype).itemsize
+        if solver == "dual":
+            check_memory(2.0 * n_samples**2 * itemsize,
+                         "the P x P Gram and its Cholesky factor (dual ridge)", "X")
+        else:
+            check_memory(2.0 * n_features**2 * itemsize,
+                         "the N x N normal equations and their Cholesky factor (primal ridge)",
+                         "n_features")
+        features = RandomFeatures(d, n_features, self.activation, rng=self.rng, dtype=dtype)
+
+        if solver == "primal":
+            normal = _normal_equations_class(dtype)(n_features, Y.shape[1])
+            rows = _block_length(n_features, n_samples, itemsize)
+            for start in range(0, n_samples, rows):
+                stop = min(n_samples, start + rows)
+                block = features.transform(X[start:stop], n_threads=n_threads)
+                normal.add(block, Y[start:stop], n_threads)
+            weights = normal.solve(ridge, n_threads)
+        else:
+            gram = features.gram(X, n_threads=n_threads)
+            alpha = core.ridge_dual(np.ascontiguousarray(gram, dtype=dtype), Y, ridge, n_threads)
+            del gram
+            weights = np.empty((n_features, Y.shape[1]), dtype=dtype)
+            columns = _block_length(n_samples, n_features, itemsize)
+            scale = 1.0 / np.sqrt(n_features)
+            for start in range(0, n_features, columns):
+                stop = min(n_features, start + columns)
+                block = features.transform(X, start, stop, n_threads=n_threads)
+                np.matmul(block.T, alpha, out=weights[start:stop])
+            weights *= scale
+
+        self.features_ = features
+        self.coef_ = weights[:, 0].copy() if y_array.ndim == 1 else weights
+        self.solver_ = solver
+        self.n_features_in_ = d
+        self._fit_dtype = dtype
+        return self
+
+    def _check_fitted(self):
+        if not hasattr(self, "coef_"):
+            raise RuntimeError("RandomFeatureRidge: call fit before predict or score")
+
+    def predict(self, X) -> np.ndarray:
+        """Predictions ``phi(X) w / sqrt(N)``, shape (n,) or (n, k) like the fitted ``y``.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, d)
+        """
+        self._check_fitted()
+        features = self.features_
+        dtype = self._fit_dtype
+        X = as_matrix(X, "X", dtype=dtype, n_cols=self.n_features_in_)
+        n_threads = n_threads_arg(self.n_threads)
+        coef = self.coef_.reshape(self.coef_.shape[0], -1)
+        n_features = coef.shape[0]
+        out = np.zeros((X.shape[0], coef.shape[1]), dtype=dtype)
+        columns = _block_length(X.shape[0], n_features, np.dtype(dtype).itemsize)
+        for start in range(0, n_features, columns):
+            stop = min(n_features, start + columns)
+            out += features.transform(X, start, stop, n_threads=n_threads) @ coef[start:stop]
+        out *= 1.0 / np.sqrt(n_features)
+        return out[:, 0] if self.coef_.ndim == 1 else out
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """Coefficient of determination R^2 (averaged uniformly over outputs, as scikit-learn).
+
+        Parameters
+        ----------
+        X : array_like, shape (n, d)
+        y : array_like, shape (n,) or (n, k)
+        sample_weight : array_like, shape (n,), optional
+        """
+        prediction = self.predict(X)
+        y = np.asarray(y, dtype=np.float64)
+        if y.shape != prediction.shape:
+            raise ValueError(f"`y`: expected shape {prediction.shape}, got {y.shape}")
+        y2 = y.reshape(len(y), -1)
+        p2 = prediction.reshape(len(y), -1).astype(np.float64)
+        if sample_weight is None:
+            weights = np.ones(len(y))
+        else:
+            weights = np.asarray(sample_weight, dtype=np.float64)
+            if weights.shape != (len(y),):
+                raise ValueError(
+                    f"`sample_weight`: expected shape ({len(y)},), got {weights.shape}"
+                )
+        weights = weights[:, None]
+        residual = np.sum(weights * (y2 - p2) ** 2, axis=0)
+        mean = np.sum(weights * y2, axis=0) / np.sum(weights)
+        total = np.sum(weights * (y2 - mean) ** 2, axis=0)
+        # scikit-learn's convention for constant targets: R^2 = 1 if perfect, else 0.
+        r2 = np.where(total > 0, 1.0 - residual / np.where(total > 0, total, 1.0),
+                      np.where(residual == 0, 1.0, 0.0))
+        return float(np.mean(r2))
