@@ -25,6 +25,32 @@ constexpr Index kTimeChunk = 64;
 
 int to_int(Index value) { return static_cast<int>(value); }
 
+// Threads for a piece of work of about `flops` floating-point operations (or random numbers).
+// Below ~2e8 (a few tens of ms on one core) thread start-up and synchronisation cost more than
+// they save. The thread count never changes which random numbers are drawn.
+constexpr double kParallelWork = 2e8;
+// Symmetric eigendecompositions only go parallel from dimension ~1500 on: LAPACK's syevd makes
+// many small BLAS calls, and when the cores are shared with other work, spinning BLAS threads
+// slow it down by 10-100x (measured on a loaded 2-core machine: n = 300 took 20 ms on one thread
+// and 3.9 s on two; n = 1000, 0.42 s against 2.6 s), while an idle machine gains < 2x below
+// n ~ 1500.
+constexpr double kParallelEigenWork = 3e10;
+int threads_for(const RunControl& control, double flops) {
+  return flops < kParallelWork ? 1 : control.n_threads;
+}
+int omp_threads_for(const RunControl& control, double count) {
+  return count < kParallelWork / 100.0 ? 1 : control.threads();
+}
+double cube(Index n) { return static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n); }
+
+// Symmetric eigendecomposition with its own thread count: LAPACK's many small internal BLAS
+// calls are where oversubscribed threads hurt most.
+void eigen_decompose(ColMatrix<double>& K, Vector<double>& mu, const RunControl& control) {
+  const double flops = 10.0 * cube(K.rows());
+  BlasThreadScope blas_threads(flops < kParallelEigenWork ? 1 : control.n_threads);
+  blas::syevd(K, mu, true);
+}
+
 // Eigenvalues below this are indistinguishable from 0 in double precision (syevd's absolute
 // error is O(eps ||K||) per eigenvalue, times a modest factor in the dimension): such modes are
 // treated as null, i.e. they never move.
@@ -119,7 +145,7 @@ class WishartProjection {
 
   // C^T for width N (> the previous call's N). Row-major (rows, M), rows = min(N, M).
   const RowMatrix<double>& factor(Index N, const RunControl& control) {
-    BlasThreadScope blas_threads(control.n_threads);
+    BlasThreadScope blas_threads(threads_for(control, cube(M_)));
     const int m = to_int(M_);
     if (N < M_) {
       factor_ = wishart::gaussian_rows(key_, N, M_, control);
@@ -157,7 +183,7 @@ class WishartProjection {
     } catch (const LinAlgError&) {
       ColMatrix<double> Q = W;
       Vector<double> d;
-      blas::syevd(Q, d, true);
+      eigen_decompose(Q, d, RunControl{});
       RowMatrix<double> Ct(M, M);
       for (Index i = 0; i < M; ++i) Ct.row(i) = std::sqrt(std::max(d[i], 0.0)) * Q.col(i).transpose();
       return Ct;
@@ -194,7 +220,7 @@ void nested_explicit(const LinearTask& task, const GridSpec& grid, std::uint64_t
   }
   std::vector<RowMatrix<double>> A(static_cast<std::size_t>(E)), U(static_cast<std::size_t>(E));
   if (Nmax > 0) {
-    BlasThreadScope blas_threads(control.n_threads);
+    BlasThreadScope blas_threads(threads_for(control, 2.0 * static_cast<double>(Pmax) * Nmax * M));
     for (Index e = 0; e < E; ++e) {
       A[e] = projection_rows(key, e, Nmax, M, control);
       if (Pmax > 0) {
@@ -304,11 +330,11 @@ class FeatureSampler {
     B.row(d - 1) = task.target.transpose();
     B *= task.spectrum.array().sqrt().matrix().asDiagonal();
     ColMatrix<double> J(d, d);
-    BlasThreadScope blas_threads(control.n_threads);
+    BlasThreadScope blas_threads(threads_for(control, static_cast<double>(d) * d * M));
     // Row-major B (d x M) is column-major B^T (M x d): J = (B^T)^T B^T.
     blas::syrk('L', 'T', to_int(d), to_int(M), 1.0, B.data(), to_int(M), 0.0, J.data(), to_int(d));
     Vector<double> ev;
-    blas::syevd(J, ev, true);
+    eigen_decompose(J, ev, control);
     // x = R z with R = Q diag(sqrt(ev)); J may be singular (d > M), hence the eigen factor.
     root_t_.resize(d, d);  // R^T, row-major: rows = modes
     for (Index i = 0; i < d; ++i) root_t_.row(i) = std::sqrt(std::max(ev[i], 0.0)) * J.col(i).transpose();
@@ -322,7 +348,8 @@ class FeatureSampler {
     const Index width = A_cat_.rows();
     features.resize(count, width);
     labels.resize(count);
-    BlasThreadScope blas_threads(control.n_threads);
+    BlasThreadScope blas_threads(
+        threads_for(control, 2.0 * static_cast<double>(count) * width * (shortcut_ ? width : task_.M())));
     if (!shortcut_) {
       RowMatrix<double> psi;
       Vector<double> eps;
@@ -333,7 +360,7 @@ class FeatureSampler {
     }
     const Index d = width + 1;
     RowMatrix<double> Z(count, d);
-#pragma omp parallel for num_threads(control.threads()) schedule(static)
+#pragma omp parallel for num_threads(omp_threads_for(control, static_cast<double>(count) * d)) schedule(static)
     for (Index s = 0; s < count; ++s)
       random::fill_normal(key_, random::kStreamData,
                           static_cast<std::uint64_t>(first + s) * static_cast<std::uint64_t>(d),
@@ -397,7 +424,8 @@ void sgd_run(const LinearTask& task, const SgdSpec& spec, Index P, Index p_index
   RowMatrix<double> batch(B, width);
   Vector<double> batch_labels(B);
   std::size_t next_report = 0;
-  const int threads = control.threads();
+  // Per-step work is tiny; threads only pay off with many wide models.
+  const int threads = omp_threads_for(control, 2.0 * static_cast<double>(B) * Nmax * n_models * 100.0);
 
   for (std::int64_t step = 0; step <= t_max; ++step) {
     const bool report = next_report < spec.steps.size() && spec.steps[next_report] == step;
@@ -544,7 +572,7 @@ RowMatrix<double> projection_rows(std::uint64_t key, Index member, Index rows, I
   require(rows >= 0, "rows", "must be >= 0");
   const std::uint64_t member_key = random::derive_seed(key, static_cast<std::uint64_t>(member));
   RowMatrix<double> A(rows, M);
-#pragma omp parallel for num_threads(control.threads()) schedule(static)
+#pragma omp parallel for num_threads(omp_threads_for(control, static_cast<double>(rows) * M)) schedule(static)
   for (Index j = 0; j < rows; ++j)
     random::fill_normal(member_key, random::kStreamProjection,
                         static_cast<std::uint64_t>(j) * static_cast<std::uint64_t>(M),
@@ -558,7 +586,7 @@ void data_rows(const LinearTask& task, std::uint64_t key, Index first, Index row
   psi.resize(rows, M);
   eps.resize(rows);
   const Eigen::Array<double, 1, Eigen::Dynamic> root = task.spectrum.array().sqrt().transpose();
-#pragma omp parallel for num_threads(control.threads()) schedule(static)
+#pragma omp parallel for num_threads(omp_threads_for(control, static_cast<double>(rows) * M)) schedule(static)
   for (Index i = 0; i < rows; ++i) {
     random::fill_normal(key, random::kStreamData,
                         static_cast<std::uint64_t>(first + i) * static_cast<std::uint64_t>(M),
@@ -582,7 +610,9 @@ SpectralSolution solve_from_features(const ConstRowRef<double>& F, double featur
   require(identity_projection || projection.rows() == n, "projection",
           "expected " + std::to_string(n) + " rows (one per feature), got " + std::to_string(projection.rows()));
   const Index M = identity_projection ? n : projection.cols();
-  BlasThreadScope blas_threads(control.n_threads);
+  const Index r = std::min(n, P);
+  BlasThreadScope blas_threads(threads_for(
+      control, static_cast<double>(P) * n * r + 2.0 * static_cast<double>(M) * n * r));
   const int ldF = to_int(F.outerStride());
   const int ldA = identity_projection ? 1 : to_int(projection.outerStride());
   const double inv_P = 1.0 / static_cast<double>(P);
@@ -594,7 +624,7 @@ SpectralSolution solve_from_features(const ConstRowRef<double>& F, double featur
     ColMatrix<double> V(n, n);
     blas::syrk('L', 'N', to_int(n), to_int(P), feature_scale * feature_scale * inv_P, F.data(), ldF,
                0.0, V.data(), to_int(n));
-    blas::syevd(V, sol.mu, true);
+    eigen_decompose(V, sol.mu, control);
     sol.mu = sol.mu.cwiseMax(0.0);
     Vector<double> h(n);  // F^T y / P
     blas::gemm('N', 'N', to_int(n), 1, to_int(P), feature_scale * inv_P, F.data(), ldF, y.data(),
@@ -633,7 +663,7 @@ SpectralSolution solve_from_features(const ConstRowRef<double>& F, double featur
   ColMatrix<double> U(P, P);
   blas::syrk('L', 'T', to_int(P), to_int(n), feature_scale * feature_scale * inv_P, F.data(), ldF, 0.0,
              U.data(), to_int(P));
-  blas::syevd(U, sol.mu, true);
+  eigen_decompose(U, sol.mu, control);
   sol.mu = sol.mu.cwiseMax(0.0);
   sol.g.resize(P);  // z = U^T y / sqrt(P)
   blas::gemm('T', 'N', to_int(P), 1, to_int(P), std::sqrt(inv_P), U.data(), to_int(P), y.data(),
@@ -675,7 +705,8 @@ SpectralSolution solve_from_covariance(const ConstRowRef<double>& projection,
   require(stats.q.size() == M, "stats", "expected q of length " + std::to_string(M));
   require(identity_projection || projection.cols() == M, "projection",
           "expected " + std::to_string(M) + " columns, got " + std::to_string(projection.cols()));
-  BlasThreadScope blas_threads(control.n_threads);
+  const Index m_work = identity_projection ? M : projection.rows();
+  BlasThreadScope blas_threads(threads_for(control, 2.0 * static_cast<double>(M) * M * m_work));
   SpectralSolution sol;
   Vector<double> sigma_w = diagonal ? stats.diagonal.cwiseProduct(target).eval()
                                     : (stats.sigma * target).eval();
@@ -707,7 +738,7 @@ SpectralSolution solve_from_covariance(const ConstRowRef<double>& projection,
     blas::gemm('T', 'N', to_int(m), to_int(m), to_int(M), projection_scale, projection.data(), ldA,
                SC.data(), to_int(M), 0.0, V.data(), to_int(m));
   }
-  blas::syevd(V, sol.mu, true);
+  eigen_decompose(V, sol.mu, control);
   sol.mu = sol.mu.cwiseMax(0.0);
   Vector<double> h(m);  // s C^T r
   if (identity_projection) {
@@ -758,9 +789,13 @@ void evaluate_losses(const std::vector<SpectralSolution>& members, const LinearT
     require(!by_labels || s.Y.cols() == s.mu.size(), "members",
             "ensemble solutions must keep their train predictions (Y)");
   }
-  BlasThreadScope blas_threads(control.n_threads);
+  double work = 0.0;
+  for (const SpectralSolution& s : members)
+    work += 2.0 * static_cast<double>(T) * s.mu.size() * (M + s.Y.rows());
+  if (E > 1 && !by_labels && train_stats->sigma.size() > 0) work += 2.0 * static_cast<double>(T) * M * M;
+  BlasThreadScope blas_threads(threads_for(control, work));
   const double inv_E = 1.0 / static_cast<double>(E);
-  const int threads = control.threads();
+  const int threads = omp_threads_for(control, 20.0 * work / static_cast<double>(M));
 
   for (Index t0 = 0; t0 < T; t0 += kTimeChunk) {
     const Index tc = std::min(kTimeChunk, T - t0);
@@ -926,13 +961,13 @@ void kernel_learning_curves(const ConstRowRef<double>& K_train, const ConstRowRe
   const Index nP = static_cast<Index>(P_grid.size());
   require(test.rows() == nP && test.cols() == T && train.rows() == nP && train.cols() == T, "test",
           "expected output shape (nP, T)");
-  BlasThreadScope blas_threads(control.n_threads);
+  BlasThreadScope blas_threads(threads_for(control, 2.0 * static_cast<double>(Q) * P * P));
   for (Index j = 0; j < nP; ++j) {
     const Index p = P_grid[static_cast<std::size_t>(j)];
     const double inv_p = 1.0 / static_cast<double>(p);
     ColMatrix<double> U = K_train.topLeftCorner(p, p) * inv_p;
     Vector<double> mu;
-    blas::syevd(U, mu, true);
+    eigen_decompose(U, mu, control);
     mu = mu.cwiseMax(0.0);
     const Vector<double> projected = U.transpose() * y_train.head(p);  // U^T y
     Vector<double> a = projected * inv_p;                              // U^T y / P

@@ -2,6 +2,7 @@
 /// Bartlett sampling of Wishart matrices and the chi-square variates it needs.
 #include "scalinglab/wishart.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -86,7 +87,9 @@ RowMatrix<double> gaussian_rows(std::uint64_t seed, Index n, Index M, const RunC
   require(n >= 0, "n", "must be >= 0, got " + std::to_string(n));
   require(M >= 1, "M", "must be >= 1, got " + std::to_string(M));
   RowMatrix<double> G(n, M);
-#pragma omp parallel for num_threads(control.threads()) schedule(static)
+  // Below ~1e6 numbers a second thread costs more than it saves.
+  const int threads = static_cast<double>(n) * static_cast<double>(M) < 1e6 ? 1 : control.threads();
+#pragma omp parallel for num_threads(threads) schedule(static)
   for (Index j = 0; j < n; ++j)
     random::fill_normal(seed, random::kStreamWishart,
                         static_cast<std::uint64_t>(j) * static_cast<std::uint64_t>(M),
@@ -97,7 +100,9 @@ RowMatrix<double> gaussian_rows(std::uint64_t seed, Index n, Index M, const RunC
 ColMatrix<double> sample_wishart(std::uint64_t seed, Index M, Index n, const RunControl& control) {
   require(M >= 1, "M", "must be >= 1, got " + std::to_string(M));
   require(n >= 1, "n", "must be >= 1, got " + std::to_string(n));
-  BlasThreadScope blas_threads(control.n_threads);
+  // Small products run on one thread (see dynamics.cpp, threads_for).
+  const double flops = static_cast<double>(M) * static_cast<double>(M) * static_cast<double>(std::min(n, M));
+  BlasThreadScope blas_threads(flops < 2e8 ? 1 : control.n_threads);
   ColMatrix<double> W(M, M);
   const int m = static_cast<int>(M);
   if (n >= M) {
