@@ -113,11 +113,12 @@ def _direct(task, N, P, t, method, eta, E, rng, label=0):
 @pytest.mark.parametrize(
     "N, P, method, E",
     [(20, 30, "gf", 1), (40, 25, "gf", 1), (20, 30, "gd", 1), (40, 25, "gd", 1), (15, 30, "gf", 3),
-     (40, 25, "gd", 2)],
+     (40, 25, "gd", 2), (90, 120, "gf", 1), (90, 120, "gd", 2)],
 )
 def test_matches_direct_integration_of_the_dynamics(N, P, method, E):
     # Independent check of the whole engine (both eigenbasis sides, train loss, noise,
     # ensembles): an ODE solver at rtol 1e-12 / explicit GD iteration on the same random draws.
+    # N, P > M = 60 exercises the M x M covariance form (A^T A and Psi^T Psi).
     task = power_law(2.0, 1.5, 60, noise=0.1)
     t = np.array([0.0, 1.0, 7.0, 30.0, 200.0])
     frame = learning_curve(task, N=N, P=P, t=t, method=method,

@@ -29,12 +29,12 @@ int to_int(Index value) { return static_cast<int>(value); }
 // Below ~2e8 (a few tens of ms on one core) thread start-up and synchronisation cost more than
 // they save. The thread count never changes which random numbers are drawn.
 constexpr double kParallelWork = 2e8;
-// Symmetric eigendecompositions only go parallel from dimension ~1500 on: LAPACK's syevd makes
+// Symmetric eigendecompositions only go parallel from dimension ~2700 on: LAPACK's syevd makes
 // many small BLAS calls, and when the cores are shared with other work, spinning BLAS threads
-// slow it down by 10-100x (measured on a loaded 2-core machine: n = 300 took 20 ms on one thread
-// and 3.9 s on two; n = 1000, 0.42 s against 2.6 s), while an idle machine gains < 2x below
-// n ~ 1500.
-constexpr double kParallelEigenWork = 3e10;
+// slow it down by 10-100x (measured on a loaded 2-core machine, one thread against two: n = 300,
+// 20 ms against 3.9 s; n = 1000, 0.42 s against 2.6 s; n = 1500, 1.2 s against 16 s), while an
+// idle machine gains well under 2x at these sizes.
+constexpr double kParallelEigenWork = 2e11;
 int threads_for(const RunControl& control, double flops) {
   return flops < kParallelWork ? 1 : control.n_threads;
 }
@@ -136,6 +136,54 @@ std::vector<CovarianceStats> wishart_data_stats(const LinearTask& task,
   return out;
 }
 
+// C^T (M, M) row-major with C C^T = W (lower triangle of W read): the Cholesky factor, or the
+// eigen factor diag(sqrt(d)) Q^T if W is numerically singular.
+RowMatrix<double> cholesky_factor_t(const ColMatrix<double>& W, const RunControl& control) {
+  const Index M = W.rows();
+  ColMatrix<double> L = W;
+  try {
+    BlasThreadScope blas_threads(threads_for(control, cube(M) / 3.0));
+    blas::potrf(L);
+    L.triangularView<Eigen::StrictlyUpper>().setZero();
+    return Eigen::Map<const RowMatrix<double>>(L.data(), M, M);
+  } catch (const LinAlgError&) {
+    ColMatrix<double> Q = W;
+    Vector<double> d;
+    eigen_decompose(Q, d, control);
+    RowMatrix<double> Ct(M, M);
+    for (Index i = 0; i < M; ++i) Ct.row(i) = std::sqrt(std::max(d[i], 0.0)) * Q.col(i).transpose();
+    return Ct;
+  }
+}
+
+// The Gram A^T A (M, M) of the first N rows of A (lower triangle).
+ColMatrix<double> projection_gram(const RowMatrix<double>& A, Index N, const RunControl& control) {
+  const Index M = A.cols();
+  ColMatrix<double> W(M, M);
+  BlasThreadScope blas_threads(threads_for(control, static_cast<double>(N) * M * M));
+  // Row-major A (N, M) is column-major A^T (M, N): W = A^T A = (A^T)(A^T)^T.
+  blas::syrk('L', 'N', to_int(M), to_int(N), 1.0, A.data(), to_int(M), 0.0, W.data(), to_int(M));
+  return W;
+}
+
+// Covariance statistics of the first P explicit samples: Psi^T Psi / P, Psi^T eps / P, |eps|^2/P.
+CovarianceStats explicit_data_stats(const RowMatrix<double>& psi, const Vector<double>& eps, Index P,
+                                    const RunControl& control) {
+  const Index M = psi.cols();
+  CovarianceStats stats;
+  stats.sigma.resize(M, M);
+  {
+    BlasThreadScope blas_threads(threads_for(control, static_cast<double>(P) * M * M));
+    blas::syrk('L', 'N', to_int(M), to_int(P), 1.0 / static_cast<double>(P), psi.data(), to_int(M), 0.0,
+               stats.sigma.data(), to_int(M));
+  }
+  for (Index j = 0; j < M; ++j)
+    for (Index i = 0; i < j; ++i) stats.sigma(i, j) = stats.sigma(j, i);
+  stats.q = psi.topRows(P).transpose() * eps.head(P) / static_cast<double>(P);
+  stats.e2 = eps.head(P).squaredNorm() / static_cast<double>(P);
+  return stats;
+}
+
 // The factor C^T (rows, M) of B = A^T A (unscaled) for nested widths of one ensemble member:
 // explicit Gaussian rows while N < M (B is singular there), then the Cholesky factor of the
 // accumulated Wishart matrix (Bartlett for the first full-rank increment).
@@ -163,7 +211,7 @@ class WishartProjection {
       const ColMatrix<double> increment = wishart::sample_wishart(
           random::derive_seed(key_, increment_), M_, N - accumulated_, control);
       W_.triangularView<Eigen::Lower>() += increment;
-      factor_ = cholesky_factor_t(W_);
+      factor_ = cholesky_factor_t(W_, control);
     }
     accumulated_ = N;
     ++increment_;
@@ -171,25 +219,6 @@ class WishartProjection {
   }
 
  private:
-  // C^T with C C^T = W (lower triangle of W read): Cholesky, or the eigen factor
-  // diag(sqrt(d)) Q^T if W is numerically singular.
-  static RowMatrix<double> cholesky_factor_t(const ColMatrix<double>& W) {
-    const Index M = W.rows();
-    ColMatrix<double> L = W;
-    try {
-      blas::potrf(L);
-      L.triangularView<Eigen::StrictlyUpper>().setZero();
-      return Eigen::Map<const RowMatrix<double>>(L.data(), M, M);
-    } catch (const LinAlgError&) {
-      ColMatrix<double> Q = W;
-      Vector<double> d;
-      eigen_decompose(Q, d, RunControl{});
-      RowMatrix<double> Ct(M, M);
-      for (Index i = 0; i < M; ++i) Ct.row(i) = std::sqrt(std::max(d[i], 0.0)) * Q.col(i).transpose();
-      return Ct;
-    }
-  }
-
   std::uint64_t key_;
   Index M_;
   Index accumulated_ = 0;
@@ -202,6 +231,9 @@ class WishartProjection {
 // One seed, nested grid.
 // ---------------------------------------------------------------------------------------------
 
+// Explicit draws of A and Psi. Each grid point is solved in the cheaper of two exact forms:
+// from the features F = Psi A^T (eigendecomposition of dimension min(N, P)), or, when N and P
+// both exceed M, from the M x M statistics A^T A and Psi^T Psi (dimension M).
 void nested_explicit(const LinearTask& task, const GridSpec& grid, std::uint64_t key,
                      Eigen::Ref<RowMatrix<double>> test, Eigen::Ref<RowMatrix<double>> train,
                      const RunControl& control) {
@@ -211,6 +243,9 @@ void nested_explicit(const LinearTask& task, const GridSpec& grid, std::uint64_t
   const Index Pmax = finite_max(grid.P);
   const Index nP = static_cast<Index>(grid.P.size());
   const Index n_points = static_cast<Index>(grid.N.size()) * nP;
+  const auto covariance_point = [M](Index N, Index P) {
+    return N != kInfinite && N > M && (P == kInfinite || P > M);
+  };
 
   RowMatrix<double> psi;
   Vector<double> eps, y;
@@ -218,33 +253,56 @@ void nested_explicit(const LinearTask& task, const GridSpec& grid, std::uint64_t
     data_rows(task, key, 0, Pmax, psi, eps, control);
     y = psi * task.target + eps;
   }
-  std::vector<RowMatrix<double>> A(static_cast<std::size_t>(E)), U(static_cast<std::size_t>(E));
-  if (Nmax > 0) {
-    BlasThreadScope blas_threads(threads_for(control, 2.0 * static_cast<double>(Pmax) * Nmax * M));
-    for (Index e = 0; e < E; ++e) {
-      A[e] = projection_rows(key, e, Nmax, M, control);
-      if (Pmax > 0) {
-        // Unscaled features of all grid points at once: U = Psi A^T (Pmax, Nmax).
-        U[e].resize(Pmax, Nmax);
-        blas::gemm_rowmajor(false, true, 1.0, psi, A[e], 0.0, U[e]);
+  // Unscaled features U = Psi A^T of the feature-form points, all from one product.
+  Index feature_rows = 0, feature_cols = 0;
+  for (Index N : grid.N)
+    for (Index P : grid.P)
+      if (N != kInfinite && P != kInfinite && !covariance_point(N, P)) {
+        feature_rows = std::max(feature_rows, P);
+        feature_cols = std::max(feature_cols, N);
       }
-      control.poll();
+  std::vector<RowMatrix<double>> A(static_cast<std::size_t>(E)), U(static_cast<std::size_t>(E));
+  for (Index e = 0; e < E && Nmax > 0; ++e) {
+    A[e] = projection_rows(key, e, Nmax, M, control);
+    if (feature_cols > 0) {
+      BlasThreadScope blas_threads(
+          threads_for(control, 2.0 * static_cast<double>(feature_rows) * feature_cols * M));
+      U[e].resize(feature_rows, feature_cols);
+      blas::gemm_rowmajor(false, true, 1.0, psi.topRows(feature_rows), A[e].topRows(feature_cols),
+                          0.0, U[e]);
     }
+    control.poll();
   }
   const CovarianceStats population = population_stats(task);
+  std::vector<CovarianceStats> data_stats(static_cast<std::size_t>(nP));
+  std::vector<RowMatrix<double>> factors(static_cast<std::size_t>(E));  // C^T of A^T A, per member
   const RowMatrix<double> no_projection;
 
   Index done = 0;
   for (std::size_t i = 0; i < grid.N.size(); ++i) {
     const Index N = grid.N[i];
+    bool have_factors = false;
     for (std::size_t j = 0; j < grid.P.size(); ++j) {
       const Index P = grid.P[j];
       std::vector<SpectralSolution> members;
       Vector<double> labels;
       const Vector<double>* train_labels = nullptr;
       const CovarianceStats* train_stats = nullptr;
-      if (N != kInfinite && P != kInfinite) {
-        const double scale = 1.0 / std::sqrt(static_cast<double>(N));
+      const double scale = N == kInfinite ? 1.0 : 1.0 / std::sqrt(static_cast<double>(N));
+      if (covariance_point(N, P)) {
+        if (!have_factors) {
+          for (Index e = 0; e < E; ++e) factors[e] = cholesky_factor_t(projection_gram(A[e], N, control), control);
+          have_factors = true;
+        }
+        const CovarianceStats* stats = &population;
+        if (P != kInfinite) {
+          if (data_stats[j].q.size() == 0) data_stats[j] = explicit_data_stats(psi, eps, P, control);
+          stats = &data_stats[j];
+        }
+        for (Index e = 0; e < E; ++e)
+          members.push_back(solve_from_covariance(factors[e], scale, false, *stats, task.target, control));
+        train_stats = stats;
+      } else if (N != kInfinite && P != kInfinite) {
         for (Index e = 0; e < E; ++e)
           members.push_back(solve_from_features(U[e].topLeftCorner(P, N), scale, A[e].topRows(N),
                                                 scale, false, y.head(P), E > 1, control));
@@ -255,7 +313,6 @@ void nested_explicit(const LinearTask& task, const GridSpec& grid, std::uint64_t
         members.push_back(solve_from_features(psi.topRows(P), 1.0, no_projection, 1.0, true,
                                               y.head(P), false, control));
       } else if (N != kInfinite) {
-        const double scale = 1.0 / std::sqrt(static_cast<double>(N));
         for (Index e = 0; e < E; ++e)
           members.push_back(solve_from_covariance(A[e].topRows(N), scale, false, population,
                                                   task.target, control));
