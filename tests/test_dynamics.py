@@ -129,6 +129,31 @@ def test_matches_direct_integration_of_the_dynamics(N, P, method, E):
     np.testing.assert_allclose(frame["train_loss"], train, rtol=1e-8)
 
 
+@pytest.mark.parametrize("N", [80, 400])
+def test_infinite_data_is_the_population_gradient_flow(N):
+    # P = infinity: dw/dt = -(A Lambda A^T / N) w + A Lambda w* / sqrt(N). N = 400 > M = 300 goes
+    # through the M x M Cholesky factor of A^T A, N = 80 through A itself.
+    task = power_law(2.0, 1.5, 300, noise=0.2)
+    t = np.array([0.0, 1.0, 30.0, 1e3, 1e6])
+    frame = learning_curve(task, N=N, P=np.inf, t=t, rng=31)
+    A = _core.projection_rows(_core.derive_seed(seed_from_rng(31), 0), 0, N, task.M)
+    lam, w_star = task.spectrum, task.target
+    K = (A * lam) @ A.T / N
+    mu, V = np.linalg.eigh(K)
+    mu = np.maximum(mu, 0)
+    g = V.T @ (A @ (lam * w_star)) / np.sqrt(N)
+    expected = []
+    for time in t:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            phi = np.where(mu > 1e-12 * mu.max(), -np.expm1(-mu * time) / mu, 0.0)
+        v = w_star - A.T @ (V @ (phi * g)) / np.sqrt(N)
+        expected.append(lam @ v**2)
+    # N > M fits w* exactly at late times (L -> 4e-14): there the error vector is a difference of
+    # O(1) numbers, so agreement is absolute, ~1e-15 of L(0).
+    np.testing.assert_allclose(frame["test_loss"], expected, rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(frame["train_loss"], np.array(expected) + 0.2, rtol=1e-9)
+
+
 def test_gradient_descent_matches_gradient_flow_at_eta_t():
     # With eta = 0.5 the fast modes (eta mu ~ 1) differ between GD and GF but have converged by
     # t = 100 steps; the slow modes follow (1 - eta mu)^t ~ e^{-eta mu t}. Same draws (same rng).
@@ -425,6 +450,11 @@ def test_results_do_not_depend_on_n_threads():
     two = learning_curve(task, N=200, P=300, t=t, ensemble=2, rng=22, n_threads=2)
     np.testing.assert_allclose(one["test_loss"], two["test_loss"], rtol=1e-12)
     np.testing.assert_allclose(one["train_loss"], two["train_loss"], rtol=1e-12)
+
+
+def test_progress_bar_runs():
+    frame = learning_curve(STANDARD, N=[20, 40], P=30, t=[1.0], seeds=2, rng=0, progress=True)
+    assert len(frame) == 4
 
 
 def test_dataframe_layout():

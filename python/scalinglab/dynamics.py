@@ -27,9 +27,11 @@ test loss, and their SGD step gamma is our eta/B. Lin, Wu, Kakade, Bartlett & Le
 How it is computed: with F = Psi A^T / sqrt(N) (P, N) and F^T F / P = V diag(mu) V^T (or
 F F^T / P, whichever is smaller), w(t) = V diag((1 - e^{-mu t}) / mu) V^T F^T y / P, and GD
 replaces e^{-mu t} by (1 - eta mu)^t. One eigendecomposition gives the whole curve, evaluated at
-every t with GEMMs in the compiled core. The exact Gaussian shortcut (``wishart=True``) samples
-A^T A / N and Psi^T Psi / P directly as Wishart matrices (Bartlett), so the cost is O(M^3)
-whatever N and P are.
+every t with GEMMs in the compiled core. When N and P both exceed M, the same draws are solved in
+M dimensions instead (from the Cholesky factor of A^T A and from Psi^T Psi: beta(t) only depends
+on A through A^T A). The exact Gaussian shortcut (``wishart=True``) samples A^T A / N and
+Psi^T Psi / P directly as Wishart matrices (Bartlett), so the cost is O(M^3) whatever N and P
+are.
 """
 
 from __future__ import annotations
