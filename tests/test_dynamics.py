@@ -568,6 +568,15 @@ def test_kernel_curve_with_random_features():
     K = rf.gram(np.concatenate([X[:P], X[P:]]), checkpoints=[400])[400]
     direct = kernel_learning_curve(X[:P], y[:P], X[P:], y[P:], (K[:P, :P], K[P:, :P]), N=400, t=t)
     np.testing.assert_allclose(frame[frame["N"] == 400]["test_loss"], direct["test_loss"], rtol=1e-9)
+
+    # An object with only the contract's .gram (no train_test_gram) gives the same curves.
+    class GramOnly:
+        def __init__(self, features):
+            self.gram = features.gram
+
+    minimal = kernel_learning_curve(X[:P], y[:P], X[P:], y[P:], GramOnly(rf), N=[100, 400], t=t)
+    np.testing.assert_allclose(minimal["test_loss"], frame["test_loss"], rtol=1e-9)
+    np.testing.assert_allclose(minimal["train_loss"], frame["train_loss"], rtol=1e-9)
     # A factory gives one draw of features per seed.
     factory = lambda key: features_module.RandomFeatures(d, 100, "relu", rng=key)  # noqa: E731
     seeded = kernel_learning_curve(X[:P], y[:P], X[P:], y[P:], factory, N=100, t=t, seeds=2, rng=0)

@@ -460,22 +460,35 @@ def kernel_learning_curve(
 
 
 def _feature_grams(rf, N, X_train, X_test, n_threads) -> dict:
-    """{N: (K_train, K_test)} from one pass of rf over the stacked inputs."""
+    """{N: (K_train, K_test)} from one pass of the feature stream.
+
+    Uses ``rf.train_test_gram`` when the object has it (no test-by-test block), else
+    ``rf.gram`` on the stacked inputs (the contract's minimum).
+    """
     if not hasattr(rf, "gram"):
         raise TypeError(f"`features`: expected a RandomFeatures (with .gram), got {type(rf).__name__}")
     P = X_train.shape[0]
-    X_all = np.concatenate([X_train, X_test], axis=0)
-    check_memory(8.0 * X_all.shape[0] ** 2 * (1 if N is None else np.size(N)), "the Gram matrices", "N")
-    if N is None:
-        width = getattr(rf, "n_features", None)
-        grams = {float(width) if width is not None else np.nan: rf.gram(X_all, n_threads=n_threads)}
+    widths = None if N is None else [int(n) for n in _grid(N, "N", allow_infinite=False)]
+    default_width = getattr(rf, "n_features", None)
+    default_label = float(default_width) if default_width is not None else np.nan
+    if hasattr(rf, "train_test_gram"):
+        if widths is None:
+            pairs = {default_label: rf.train_test_gram(X_train, X_test, n_threads=n_threads)}
+        else:
+            pairs = rf.train_test_gram(X_train, X_test, checkpoints=widths, n_threads=n_threads)
     else:
-        widths = [int(n) for n in _grid(N, "N", allow_infinite=False)]
-        grams = {float(n): K for n, K in rf.gram(X_all, checkpoints=widths, n_threads=n_threads).items()}
+        X_all = np.concatenate([X_train, X_test], axis=0)
+        check_memory(8.0 * X_all.shape[0] ** 2 * (1 if widths is None else len(widths)),
+                     "the Gram matrices", "N")
+        if widths is None:
+            stacked = {default_label: rf.gram(X_all, n_threads=n_threads)}
+        else:
+            stacked = rf.gram(X_all, checkpoints=widths, n_threads=n_threads)
+        pairs = {n: (K[:P, :P], K[P:, :P]) for n, K in stacked.items()}
     return {
-        n: (np.ascontiguousarray(K[:P, :P], dtype=np.float64),
-            np.ascontiguousarray(K[P:, :P], dtype=np.float64))
-        for n, K in sorted(grams.items())
+        float(n): (np.ascontiguousarray(K_train, dtype=np.float64),
+                   np.ascontiguousarray(K_test, dtype=np.float64))
+        for n, (K_train, K_test) in sorted(pairs.items())
     }
 
 
