@@ -198,15 +198,16 @@ class WishartProjection {
     if (N < M_) {
       factor_ = wishart::gaussian_rows(key_, N, M_, control);
     } else if (accumulated_ == 0) {
-      const ColMatrix<double> L = wishart::bartlett_factor(random::derive_seed(key_, increment_), M_, N);
-      W_.resize(M_, M_);
-      blas::syrk('L', 'N', m, m, 1.0, L.data(), m, 0.0, W_.data(), m);
+      const ColMatrix<double> L =
+          wishart::bartlett_factor(random::derive_seed(key_, increment_), M_, N);
       factor_ = Eigen::Map<const RowMatrix<double>>(L.data(), M_, M_);  // L^T row-major = C^T
     } else {
-      if (accumulated_ < M_) {
-        // Continue from the explicit rows drawn so far: W = G^T G.
+      if (!have_gram_) {
+        // A^T A of what was drawn so far, from its factor: row-major C^T (k, M) is column-major
+        // C (M, k), and C C^T = A^T A (explicit rows G: G^T G; Bartlett L: L L^T).
         W_.resize(M_, M_);
-        blas::syrk('L', 'N', m, to_int(accumulated_), 1.0, factor_.data(), m, 0.0, W_.data(), m);
+        blas::syrk('L', 'N', m, to_int(factor_.rows()), 1.0, factor_.data(), m, 0.0, W_.data(), m);
+        have_gram_ = true;
       }
       const ColMatrix<double> increment = wishart::sample_wishart(
           random::derive_seed(key_, increment_), M_, N - accumulated_, control);
@@ -223,7 +224,8 @@ class WishartProjection {
   Index M_;
   Index accumulated_ = 0;
   std::uint64_t increment_ = 0;
-  ColMatrix<double> W_;        // accumulated A^T A once N >= M (lower triangle valid)
+  bool have_gram_ = false;
+  ColMatrix<double> W_;        // accumulated A^T A once needed (lower triangle valid)
   RowMatrix<double> factor_;   // C^T
 };
 
