@@ -13,17 +13,13 @@ from scipy.integrate import solve_ivp
 from scalinglab import _core
 from scalinglab._rng import seed_from_rng
 from scalinglab.dynamics import kernel_learning_curve, learning_curve
+from scalinglab.features import RandomFeatures
 from scalinglab.tasks import LinearGaussianTask, PowerLawTask
+from scalinglab.theory import bottleneck_exponents
 
 STANDARD = PowerLawTask(2.0, 1.5, 1500)
 # Heavier statistical tests pass n_threads=1: results are the same for any thread count (tested
 # below), and the test machine's few cores are usually shared with other jobs.
-
-
-def power_law(a, b, M, noise=0.0):
-    """A power-law task as explicit arrays (allows b = 1, which PowerLawTask rejects)."""
-    k = np.arange(1, M + 1, dtype=np.float64)
-    return LinearGaussianTask(k**-b, k ** (-(a - b) / 2), noise)
 
 
 def mean_sem(frame, by, column="test_loss"):
@@ -119,7 +115,7 @@ def test_matches_direct_integration_of_the_dynamics(N, P, method, E):
     # Independent check of the whole engine (both eigenbasis sides, train loss, noise,
     # ensembles): an ODE solver at rtol 1e-12 / explicit GD iteration on the same random draws.
     # N, P > M = 60 exercises the M x M covariance form (A^T A and Psi^T Psi).
-    task = power_law(2.0, 1.5, 60, noise=0.1)
+    task = PowerLawTask(2.0, 1.5, 60, noise=0.1)
     t = np.array([0.0, 1.0, 7.0, 30.0, 200.0])
     frame = learning_curve(task, N=N, P=P, t=t, method=method,
                            learning_rate=None if method == "gf" else 0.5, ensemble=E, rng=11)
@@ -133,7 +129,7 @@ def test_matches_direct_integration_of_the_dynamics(N, P, method, E):
 def test_infinite_data_is_the_population_gradient_flow(N):
     # P = infinity: dw/dt = -(A Lambda A^T / N) w + A Lambda w* / sqrt(N). N = 400 > M = 300 goes
     # through the M x M Cholesky factor of A^T A, N = 80 through A itself.
-    task = power_law(2.0, 1.5, 300, noise=0.2)
+    task = PowerLawTask(2.0, 1.5, 300, noise=0.2)
     t = np.array([0.0, 1.0, 30.0, 1e3, 1e6])
     frame = learning_curve(task, N=N, P=np.inf, t=t, rng=31)
     A = _core.projection_rows(_core.derive_seed(seed_from_rng(31), 0), 0, N, task.M)
@@ -255,18 +251,6 @@ def test_ensembles_reference_numbers_and_averaging():
 # ---------------------------------------------------------------------------------------------
 # Until scalinglab.theory is merged these are written out here; switch to
 # theory.bottleneck_exponents(a, b) then.
-def time_exponent(a, b):
-    return (a - 1) / b
-
-
-def model_exponent(a, b):  # full late-time loss at P = infinity (digest 1(b) correction)
-    return min(a - 1, b)
-
-
-def data_exponent(a, b):
-    return min(a - 1, 2 * b)
-
-
 def test_time_bottleneck_slope():
     # (a, b) = (2, 1.5): L ~ t^{-(a-1)/b} = t^{-2/3} while t^{1/b} << N, P, M. N = P = 1e5 via
     # the Wishart path; M = 1000 >> t_max^{1/b} = 21.5. Fit over t in [3, 100].
@@ -276,7 +260,7 @@ def test_time_bottleneck_slope():
     mean, _ = mean_sem(frame, "t")
     slope = loglog_slope(t, mean)
     # Measured -0.674; the M = 1000 truncation steepens it by ~1% (missing tail sum_{k>M} k^-2).
-    assert abs(slope + time_exponent(2.0, 1.5)) < 0.05, slope
+    assert abs(slope + bottleneck_exponents(2.0, 1.5).time) < 0.05, slope
 
 
 @pytest.mark.parametrize("a, b, M", [(2.0, 1.5, 8000), (3.5, 1.0, 12000)])
@@ -284,13 +268,13 @@ def test_model_bottleneck_slope(a, b, M):
     # P = infinity, t -> infinity: L ~ N^{-min(a-1, b)}. At (3.5, 1) this is -1, not BAP's
     # bias-only -min(a-1, 2b) = -2 (digest 1(b)). M >> N_max so truncation stays below ~5%.
     Ns = [25, 50, 100, 200, 400]
-    frame = learning_curve(power_law(a, b, M), N=Ns, P=np.inf, t=[1e9], seeds=12, rng=13,
+    frame = learning_curve(PowerLawTask(a, b, M), N=Ns, P=np.inf, t=[1e9], seeds=12, rng=13,
                            n_threads=1)
     mean, _ = mean_sem(frame, "N")
     slope = loglog_slope(Ns, mean)
     # Measured (12 seeds): -0.97 at (2, 1.5), -1.04 at (3.5, 1) (the B14 theory slope is -1.05
     # there: preasymptotic). 0.1 covers the seed noise (~2.5% per point) and the preasymptotics.
-    assert abs(slope + model_exponent(a, b)) < 0.1, slope
+    assert abs(slope + bottleneck_exponents(a, b).model) < 0.1, slope
 
 
 @pytest.mark.parametrize("a, b, M", [(2.0, 1.5, 4000), (4.0, 1.0, 12000)])
@@ -298,13 +282,13 @@ def test_data_bottleneck_slope(a, b, M):
     # N = infinity, t -> infinity: L ~ P^{-min(a-1, 2b)}; (4, 1) shows the 2b saturation (-2, not
     # -3).
     Ps = [25, 50, 100, 200, 400]
-    frame = learning_curve(power_law(a, b, M), N=np.inf, P=Ps, t=[1e9], seeds=12, rng=14,
+    frame = learning_curve(PowerLawTask(a, b, M), N=np.inf, P=Ps, t=[1e9], seeds=12, rng=14,
                            n_threads=1)
     mean, _ = mean_sem(frame, "P")
     slope = loglog_slope(Ps, mean)
     # Measured (12 seeds) -1.05 at (2, 1.5) and -1.99 at (4, 1); the (4, 1) loss is carried by
     # few modes, so its seed noise is larger (~4% per point).
-    assert abs(slope + data_exponent(a, b)) < 0.12, slope
+    assert abs(slope + bottleneck_exponents(a, b).data) < 0.12, slope
 
 
 # ---------------------------------------------------------------------------------------------
@@ -550,12 +534,11 @@ def test_kernel_curve_with_linear_gram_matches_learning_curve(method):
 
 
 def test_kernel_curve_with_random_features():
-    features_module = pytest.importorskip("scalinglab.features")
     rng = np.random.default_rng(24)
     d, P, Q = 8, 120, 400
     X = rng.standard_normal((P + Q, d))
     y = np.sin(X[:, 0]) + 0.5 * X[:, 1] * X[:, 2] + 0.1 * rng.standard_normal(P + Q)
-    rf = features_module.RandomFeatures(d, 400, "relu", rng=25)
+    rf = RandomFeatures(d, 400, "relu", rng=25)
     t = np.logspace(-1, 4, 12)
     frame = kernel_learning_curve(X[:P], y[:P], X[P:], y[P:], rf, N=[100, 400], t=t)
     assert list(frame["N"].unique()) == [100.0, 400.0]
@@ -578,7 +561,7 @@ def test_kernel_curve_with_random_features():
     np.testing.assert_allclose(minimal["test_loss"], frame["test_loss"], rtol=1e-9)
     np.testing.assert_allclose(minimal["train_loss"], frame["train_loss"], rtol=1e-9)
     # A factory gives one draw of features per seed.
-    factory = lambda key: features_module.RandomFeatures(d, 100, "relu", rng=key)  # noqa: E731
+    factory = lambda key: RandomFeatures(d, 100, "relu", rng=key)  # noqa: E731
     seeded = kernel_learning_curve(X[:P], y[:P], X[P:], y[P:], factory, N=100, t=t, seeds=2, rng=0)
     assert set(seeded["seed"]) == {0, 1}
     a, b = (g["test_loss"].to_numpy() for _, g in seeded.groupby("seed"))

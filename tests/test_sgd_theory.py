@@ -306,10 +306,8 @@ def test_dynamics_simulator_overlays_the_volterra_curve():
     deterministic Volterra curve: the seed-average of the simulator's test loss (each seed draws
     its own A) must be within 3 standard errors, plus 1% for the deterministic equivalent's
     finite-N bias (measured 0.3-0.9% at N = 100 in the test above)."""
-    dynamics = pytest.importorskip("scalinglab.dynamics",
-                                   reason="scalinglab.dynamics (SGD simulator) not in this build")
-    if not hasattr(dynamics, "learning_curve"):
-        pytest.skip("scalinglab.dynamics has no learning_curve yet")
+    from scalinglab import dynamics
+
     task = PowerLawTask.from_ppxp(ALPHA, BETA, V)
     lam = task.spectrum
     eta = B * 0.5 / ((B + 1) * lam.sum())

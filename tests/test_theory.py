@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from scalinglab import theory
+from scalinglab.dynamics import learning_curve
 from scalinglab.tasks import LinearGaussianTask, PowerLawTask
 from scalinglab.theory import (
     TruncationWarning,
@@ -100,24 +101,16 @@ def _simulate(task, N, P, times, seeds, method, learning_rate, ensemble, rng):
 
 
 def simulated_mean_and_error(task, N, P, times, seeds=30):
-    """(mean test, se test, mean train, se train) over seeds: from scalinglab.dynamics when it
-    exists (the library's simulator), else from the numpy simulator above."""
-    try:
-        from scalinglab.dynamics import learning_curve
-    except ImportError:
-        learning_curve = None
-    if learning_curve is not None:
-        frame = learning_curve(task, N, P, times, method="gf", seeds=seeds, rng=0)
-        grouped = frame.groupby("t")
-        stats = []
-        for column in ("test_loss", "train_loss"):
-            stats.append(grouped[column].mean().reindex(times).to_numpy())
-            stats.append((grouped[column].std(ddof=1) / np.sqrt(grouped[column].count()))
-                         .reindex(times).to_numpy())
-        return tuple(stats)
-    test, train = simulate(task, N, P, times, seeds=seeds)
-    root = np.sqrt(seeds)
-    return (test.mean(0), test.std(0, ddof=1) / root, train.mean(0), train.std(0, ddof=1) / root)
+    """(mean test, se test, mean train, se train) over seeds from the library's simulator
+    (scalinglab.dynamics); the numpy simulator above is the independent check used elsewhere."""
+    frame = learning_curve(task, N, P, times, method="gf", seeds=seeds, rng=0)
+    grouped = frame.groupby("t")
+    stats = []
+    for column in ("test_loss", "train_loss"):
+        stats.append(grouped[column].mean().reindex(times).to_numpy())
+        stats.append((grouped[column].std(ddof=1) / np.sqrt(grouped[column].count()))
+                     .reindex(times).to_numpy())
+    return tuple(stats)
 
 
 # ---- one-point equation ------------------------------------------------------------------------

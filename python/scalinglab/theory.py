@@ -118,6 +118,9 @@ def _truncation_mode(truncation, task=None) -> str:
     if truncation == "extend" and task is not None and not isinstance(task, PowerLawTask):
         raise ValueError("`truncation`: 'extend' continues a PowerLawTask's power law beyond its M "
                          f"modes; got a {type(task).__name__}")
+    if truncation == "extend" and task is not None and task.b <= 1.0:
+        raise ValueError("`truncation`: 'extend' needs b > 1 (the trace sum_k k^-b diverges as "
+                         f"M -> infinity otherwise); got b = {task.b}")
     return truncation
 
 
@@ -545,9 +548,9 @@ class BottleneckExponents:
     model_bias: float
 
 
-def _check_exponents(a, b) -> tuple[float, float]:
+def _check_exponents(a, b, allow_b_one: bool = False) -> tuple[float, float]:
     a = real_number(a, "a", minimum=1.0, strict=True)
-    b = real_number(b, "b", minimum=1.0, strict=True)
+    b = real_number(b, "b", minimum=1.0, strict=not allow_b_one)
     return a, b
 
 
@@ -573,14 +576,14 @@ def bottleneck_exponents(a: float, b: float) -> BottleneckExponents:
     a : float
         Target (source) exponent, a > 1.
     b : float
-        Capacity exponent of the spectrum, b > 1.
+        Capacity exponent of the spectrum, b >= 1 (b = 1 at finite M, see ``PowerLawTask``).
 
     Returns
     -------
     BottleneckExponents
         Positive exponents: L ~ t^-time, P^-data, N^-model (full loss), N^-model_bias.
     """
-    a, b = _check_exponents(a, b)
+    a, b = _check_exponents(a, b, allow_b_one=True)
     return BottleneckExponents(time=(a - 1) / b, data=min(a - 1, 2 * b), model=min(a - 1, b),
                                model_bias=min(a - 1, 2 * b))
 

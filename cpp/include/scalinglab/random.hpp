@@ -10,7 +10,15 @@
 ///     is normal number j * d + i; feature j is therefore the same for any block size and any
 ///     n_threads, and a model with N' < N features is a prefix of the model with N.
 ///   - kStreamFeaturePhases: phase b_j of random Fourier features is uniform number j.
-///   - kStreamProjection / kStreamData / kStreamNoise / kStreamSgd: the dynamics simulator.
+///   - kStreamProjection: row j of ensemble member e's projection A (N x M) is normal numbers
+///     j * M .. j * M + M - 1 under key derive_seed(key, e), so N' < N is a prefix of N.
+///   - kStreamData: sample s of the dynamics simulator (its M latent features, or for SGD the
+///     joint Gaussian row (features, label) of width + 1 numbers) starts at normal s * width.
+///   - kStreamNoise: label noise of sample s is normal number s.
+///   - kStreamSgd: the minibatch order of epoch e is the argsort of uniforms e * P .. e * P + P - 1.
+///   - kStreamWishart: Wishart shortcut draws (Bartlett factor entry (i, j) is normal
+///     i (i - 1) / 2 + j; Gaussian rows j * M ..); the chi-square rejection loops use the
+///     sub-stream kStreamWishart | 2^32 for their uniforms, under keys derive_seed(seed, i).
 ///   - kStreamUser and above: free for embedding programs.
 #include <cstddef>
 #include <cstdint>
