@@ -26,6 +26,8 @@ checkpoint-grid
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -36,6 +38,9 @@ NUMPY_BLOCK = 4096
 GRID = [int(round(x)) for x in np.logspace(3, 5, 8)]
 DTYPES = ["float64", "float32"]
 
+# Rounds of each Gram timing; the best round is reported (the machines are shared: the best
+# round is the one with the least foreign load).
+ROUNDS = int(os.environ.get("SCALINGLAB_BENCH_ROUNDS", "3"))
 RESULTS: dict[str, float] = {}  # seconds (best round) of every measurement of this run
 
 
@@ -89,7 +94,7 @@ def test_numpy_gemm_rate(benchmark, dtype):
 def test_numpy_by_hand(benchmark, inputs, dtype):
     benchmark.group = f"gram-relu-{dtype}"
     X = inputs[dtype]
-    K = benchmark.pedantic(numpy_relu_gram, args=(X, N, NUMPY_BLOCK, 2), rounds=2, warmup_rounds=0)
+    K = benchmark.pedantic(numpy_relu_gram, args=(X, N, NUMPY_BLOCK, 2), rounds=ROUNDS, warmup_rounds=0)
     assert K.shape == (P, P) and np.isfinite(K).all()
     seconds = _best(benchmark)
     RESULTS[f"numpy-{dtype}"] = seconds
@@ -101,7 +106,7 @@ def test_scalinglab(benchmark, inputs, dtype):
     benchmark.group = f"gram-relu-{dtype}"
     X = inputs[dtype]
     rf = RandomFeatures(D, N, "relu", rng=3, dtype=dtype)
-    K = benchmark.pedantic(rf.gram, args=(X,), rounds=2, warmup_rounds=0)
+    K = benchmark.pedantic(rf.gram, args=(X,), rounds=ROUNDS, warmup_rounds=0)
     assert K.shape == (P, P) and K.dtype == np.dtype(dtype)
     seconds = _best(benchmark)
     RESULTS[f"scalinglab-{dtype}"] = seconds
@@ -128,7 +133,7 @@ def test_checkpoint_grid(benchmark, inputs):
     benchmark.group = "checkpoint-grid"
     X = inputs["float64"]
     rf = RandomFeatures(D, N, "relu", rng=3)
-    grams = benchmark.pedantic(rf.gram, args=(X,), kwargs={"checkpoints": GRID}, rounds=2,
+    grams = benchmark.pedantic(rf.gram, args=(X,), kwargs={"checkpoints": GRID}, rounds=ROUNDS,
                                warmup_rounds=0)
     assert sorted(grams) == GRID
     seconds = _best(benchmark)
@@ -136,7 +141,7 @@ def test_checkpoint_grid(benchmark, inputs):
     if single is None:  # the float64 group was deselected: time the single Gram here
         import time
 
-        single = min(_timed(rf.gram, X, time) for _ in range(2))
+        single = min(_timed(rf.gram, X, time) for _ in range(ROUNDS))
     benchmark.extra_info["grid_over_single"] = seconds / single
     print(f"\n[checkpoint grid] {len(GRID)} Grams N={GRID[0]}..{GRID[-1]}: {seconds:.2f} s, "
           f"single N={N} Gram: {single:.2f} s -> ratio {seconds / single:.3f}")

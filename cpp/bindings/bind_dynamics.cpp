@@ -36,6 +36,21 @@ std::vector<Index> grid_values(const std::vector<std::int64_t>& values) {
   return std::vector<Index>(values.begin(), values.end());
 }
 
+// Runs a grid engine, `engine(test, train, control)`, without the GIL on (n_points, n_times)
+// outputs and returns them as (test, train).
+template <class Engine>
+py::tuple grid_curves(std::size_t n_points, std::size_t n_times, int n_threads,
+                      py::object progress, Engine&& engine) {
+  RowMatrix<double> test(static_cast<Index>(n_points), static_cast<Index>(n_times));
+  RowMatrix<double> train(static_cast<Index>(n_points), static_cast<Index>(n_times));
+  RunControl control = make_run_control(n_threads, std::move(progress));
+  {
+    py::gil_scoped_release release;  // pure C++ below, no Python object touched
+    engine(test, train, control);
+  }
+  return py::make_tuple(std::move(test), std::move(train));
+}
+
 }  // namespace
 
 void bind_dynamics(py::module_& m) {
@@ -56,16 +71,11 @@ void bind_dynamics(py::module_& m) {
         grid.ensemble = ensemble;
         grid.wishart = wishart;
         grid.independent = independent;
-        dyn::LinearTask task = make_task(spectrum, target, noise);
-        const Index rows = static_cast<Index>(N.size() * P.size());
-        RowMatrix<double> test(rows, static_cast<Index>(times.size()));
-        RowMatrix<double> train(rows, static_cast<Index>(times.size()));
-        RunControl control = make_run_control(n_threads, std::move(progress));
-        {
-          py::gil_scoped_release release;  // pure C++ below, no Python object touched
-          dyn::linear_learning_curves(task, grid, seed, test, train, control);
-        }
-        return py::make_tuple(std::move(test), std::move(train));
+        const dyn::LinearTask task = make_task(spectrum, target, noise);
+        return grid_curves(N.size() * P.size(), times.size(), n_threads, std::move(progress),
+                           [&](auto& test, auto& train, const RunControl& control) {
+                             dyn::linear_learning_curves(task, grid, seed, test, train, control);
+                           });
       },
       py::arg("spectrum"), py::arg("target"), py::arg("noise"), py::arg("N"), py::arg("P"),
       py::arg("times"), py::arg("method"), py::arg("learning_rate"), py::arg("ensemble"),
@@ -90,16 +100,11 @@ void bind_dynamics(py::module_& m) {
         spec.ensemble = ensemble;
         spec.gaussian_shortcut = gaussian_shortcut;
         spec.independent = independent;
-        dyn::LinearTask task = make_task(spectrum, target, noise);
-        const Index rows = static_cast<Index>(N.size() * P.size());
-        RowMatrix<double> test(rows, static_cast<Index>(steps.size()));
-        RowMatrix<double> train(rows, static_cast<Index>(steps.size()));
-        RunControl control = make_run_control(n_threads, std::move(progress));
-        {
-          py::gil_scoped_release release;  // pure C++ below, no Python object touched
-          dyn::sgd_learning_curves(task, spec, seed, test, train, control);
-        }
-        return py::make_tuple(std::move(test), std::move(train));
+        const dyn::LinearTask task = make_task(spectrum, target, noise);
+        return grid_curves(N.size() * P.size(), steps.size(), n_threads, std::move(progress),
+                           [&](auto& test, auto& train, const RunControl& control) {
+                             dyn::sgd_learning_curves(task, spec, seed, test, train, control);
+                           });
       },
       py::arg("spectrum"), py::arg("target"), py::arg("noise"), py::arg("N"), py::arg("P"),
       py::arg("steps"), py::arg("batch_size"), py::arg("learning_rate"), py::arg("ensemble"),

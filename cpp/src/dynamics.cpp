@@ -581,6 +581,33 @@ void sgd_nested(const LinearTask& task, const SgdSpec& spec, std::uint64_t key,
             data_labels, key, test, train, control);
 }
 
+// Independent draws per grid point: every (N_i, P_j) is a nested run of its own (one N, one P)
+// under the key derive_seed(derive_seed(key, kIndependentSalt), row), row = i * nP + j.
+// `solve(point, point_key, test_row, train_row, control)` runs one point.
+template <class Spec, class Solve>
+void for_each_independent_point(const Spec& spec, std::uint64_t key,
+                                Eigen::Ref<RowMatrix<double>> test,
+                                Eigen::Ref<RowMatrix<double>> train, const RunControl& control,
+                                Solve&& solve) {
+  const Index nN = static_cast<Index>(spec.N.size());
+  const Index nP = static_cast<Index>(spec.P.size());
+  const std::uint64_t salted = random::derive_seed(key, kIndependentSalt);
+  RunControl quiet = control;
+  quiet.on_progress = nullptr;
+  for (Index i = 0; i < nN; ++i) {
+    for (Index j = 0; j < nP; ++j) {
+      Spec point = spec;
+      point.N = {spec.N[static_cast<std::size_t>(i)]};
+      point.P = {spec.P[static_cast<std::size_t>(j)]};
+      point.independent = false;
+      const Index row = i * nP + j;
+      const std::uint64_t point_key = random::derive_seed(salted, static_cast<std::uint64_t>(row));
+      solve(point, point_key, test.middleRows(row, 1), train.middleRows(row, 1), quiet);
+      control.progress(static_cast<double>(row + 1) / static_cast<double>(nN * nP));
+    }
+  }
+}
+
 }  // namespace
 
 // -------------------------------------------------------------------------------------------
@@ -932,23 +959,13 @@ void linear_learning_curves(const LinearTask& task, const GridSpec& grid, std::u
       nested_explicit(task, grid, key, test, train, control);
     return;
   }
-  const std::uint64_t salted = random::derive_seed(key, kIndependentSalt);
-  RunControl quiet = control;
-  quiet.on_progress = nullptr;
-  for (Index i = 0; i < nN; ++i) {
-    for (Index j = 0; j < nP; ++j) {
-      GridSpec point = grid;
-      point.N = {grid.N[static_cast<std::size_t>(i)]};
-      point.P = {grid.P[static_cast<std::size_t>(j)]};
-      point.independent = false;
-      const Index row = i * nP + j;
-      const std::uint64_t point_key = random::derive_seed(salted, static_cast<std::uint64_t>(row));
-      auto test_row = test.middleRows(row, 1);
-      auto train_row = train.middleRows(row, 1);
-      linear_learning_curves(task, point, point_key, test_row, train_row, quiet);
-      control.progress(static_cast<double>(row + 1) / static_cast<double>(nN * nP));
-    }
-  }
+  for_each_independent_point(grid, key, test, train, control,
+                             [&](const GridSpec& point, std::uint64_t point_key,
+                                 Eigen::Ref<RowMatrix<double>> test_row,
+                                 Eigen::Ref<RowMatrix<double>> train_row, const RunControl& quiet) {
+                               linear_learning_curves(task, point, point_key, test_row, train_row,
+                                                      quiet);
+                             });
 }
 
 void sgd_learning_curves(const LinearTask& task, const SgdSpec& spec, std::uint64_t key,
@@ -980,23 +997,12 @@ void sgd_learning_curves(const LinearTask& task, const SgdSpec& spec, std::uint6
     sgd_nested(task, spec, key, test, train, control);
     return;
   }
-  const std::uint64_t salted = random::derive_seed(key, kIndependentSalt);
-  RunControl quiet = control;
-  quiet.on_progress = nullptr;
-  for (Index i = 0; i < nN; ++i) {
-    for (Index j = 0; j < nP; ++j) {
-      SgdSpec point = spec;
-      point.N = {spec.N[static_cast<std::size_t>(i)]};
-      point.P = {spec.P[static_cast<std::size_t>(j)]};
-      point.independent = false;
-      const Index row = i * nP + j;
-      const std::uint64_t point_key = random::derive_seed(salted, static_cast<std::uint64_t>(row));
-      auto test_row = test.middleRows(row, 1);
-      auto train_row = train.middleRows(row, 1);
-      sgd_nested(task, point, point_key, test_row, train_row, quiet);
-      control.progress(static_cast<double>(row + 1) / static_cast<double>(nN * nP));
-    }
-  }
+  for_each_independent_point(spec, key, test, train, control,
+                             [&](const SgdSpec& point, std::uint64_t point_key,
+                                 Eigen::Ref<RowMatrix<double>> test_row,
+                                 Eigen::Ref<RowMatrix<double>> train_row, const RunControl& quiet) {
+                               sgd_nested(task, point, point_key, test_row, train_row, quiet);
+                             });
 }
 
 void kernel_learning_curves(const ConstRowRef<double>& K_train, const ConstRowRef<double>& K_test,

@@ -4,11 +4,23 @@
 /// ctest). CHECK records a failure and continues; main returns the number of failures.
 #include <cmath>
 #include <cstdio>
+#include <stdexcept>
 
 namespace scalinglab::test {
 inline int& failures() {
   static int count = 0;
   return count;
+}
+
+/// True when `call()` throws std::invalid_argument (the core's bad-input error).
+template <class Call>
+bool throws_invalid_argument(Call&& call) {
+  try {
+    call();
+  } catch (const std::invalid_argument&) {
+    return true;
+  }
+  return false;
 }
 }  // namespace scalinglab::test
 

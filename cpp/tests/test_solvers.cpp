@@ -23,16 +23,6 @@ RowMatrixXd normal_matrix(Index rows, Index cols, std::uint64_t seed) {
   return M;
 }
 
-template <class F>
-bool throws_invalid_argument(F&& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument&) {
-    return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 int main() {
@@ -135,21 +125,21 @@ int main() {
   {
     const RowMatrixXd K = RowMatrixXd::Identity(4, 4);
     const RowMatrixXd Y = RowMatrixXd::Ones(4, 1);
-    CHECK(throws_invalid_argument([&] { ridge_dual<double>(K, Y, -1.0, control); }));
-    CHECK(throws_invalid_argument([&] { ridge_dual<double>(K, Y.topRows(3), 1.0, control); }));
-    CHECK(throws_invalid_argument(
+    CHECK(test::throws_invalid_argument([&] { ridge_dual<double>(K, Y, -1.0, control); }));
+    CHECK(test::throws_invalid_argument([&] { ridge_dual<double>(K, Y.topRows(3), 1.0, control); }));
+    CHECK(test::throws_invalid_argument(
         [&] { ridge_dual<double>(K, Y, std::numeric_limits<double>::quiet_NaN(), control); }));
-    CHECK(throws_invalid_argument([&] { eigh<double>(K.leftCols(3), true, control); }));
+    CHECK(test::throws_invalid_argument([&] { eigh<double>(K.leftCols(3), true, control); }));
     RowMatrixXd asymmetric = K;
     asymmetric(0, 3) = 1e-3;
-    CHECK(throws_invalid_argument([&] { require_symmetric<double>(asymmetric, "gram", 1e-8); }));
+    CHECK(test::throws_invalid_argument([&] { require_symmetric<double>(asymmetric, "gram", 1e-8); }));
     require_symmetric<double>(asymmetric, "gram", 1e-2);  // within a loose tolerance: no throw
     try {
       require_symmetric<double>(asymmetric, "gram", 1e-8);
     } catch (const std::invalid_argument& e) {
       CHECK(std::string(e.what()).find("`gram`") == 0);
     }
-    CHECK(throws_invalid_argument([] { NormalEquations<double>(0, 1); }));
+    CHECK(test::throws_invalid_argument([] { NormalEquations<double>(0, 1); }));
 
     RunControl stopped;
     stopped.should_stop = [] { return true; };

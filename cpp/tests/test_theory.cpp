@@ -32,16 +32,6 @@ double infinite_limit(const theory::ModeSpectrum& modes, double t) {
   return sum;
 }
 
-template <class F>
-bool throws_invalid(F&& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument&) {
-    return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 int main() {
@@ -137,9 +127,9 @@ int main() {
   }
 
   // Bad input names the argument.
-  CHECK(throws_invalid([&] { theory::renormalized_ridge(modes, 0, 100, 1e-3); }));
-  CHECK(throws_invalid([&] { theory::ridge_errors(modes, 100, 100, -1, 0, 1); }));
-  CHECK(throws_invalid([&] {
+  CHECK(test::throws_invalid_argument([&] { theory::renormalized_ridge(modes, 0, 100, 1e-3); }));
+  CHECK(test::throws_invalid_argument([&] { theory::ridge_errors(modes, 100, 100, -1, 0, 1); }));
+  CHECK(test::throws_invalid_argument([&] {
     Vector<double> t(1);
     t << 1.5;
     theory::CurveOptions gd;
@@ -147,7 +137,7 @@ int main() {
     gd.learning_rate = 0.1;
     theory::learning_curve(modes, 100, 400, t, gd, RunControl());
   }));
-  CHECK(throws_invalid([&] {
+  CHECK(test::throws_invalid_argument([&] {
     Vector<double> lam(2), power(3);
     lam << 1, 0.5;
     power << 1, 1, 1;

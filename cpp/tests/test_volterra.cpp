@@ -28,15 +28,6 @@ std::vector<std::int64_t> range_steps(std::int64_t n) {
   return out;
 }
 
-bool throws_invalid(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument&) {
-    return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 int main() {
@@ -192,7 +183,7 @@ int main() {
     const Complex m3 = resolvent_m(lam, 200, Complex(-0.5, 0.0));
     CHECK_CLOSE(m3.real(), 0.991442198, 1e-9);
     CHECK_CLOSE(m3.imag(), 0.0, 1e-14);
-    CHECK(throws_invalid([&] { resolvent_m(lam, 200, Complex(0.1, -1.0)); }));
+    CHECK(test::throws_invalid_argument([&] { resolvent_m(lam, 200, Complex(0.1, -1.0)); }));
   }
 
   // 7. F_0 reference values (P12).
@@ -247,20 +238,20 @@ int main() {
   }
 
   // 9. Input validation names the argument.
-  CHECK(throws_invalid([&] {
+  CHECK(test::throws_invalid_argument([&] {
     risk_curve(spectrum, StepSchedule::constant(gamma), 0, 0.0, {1}, RecursionOptions{}, control);
   }));
-  CHECK(throws_invalid([&] {
+  CHECK(test::throws_invalid_argument([&] {
     risk_curve(spectrum, StepSchedule::constant(gamma), 1, 0.0, {5, 2}, RecursionOptions{},
                control);
   }));
-  CHECK(throws_invalid([&] {
+  CHECK(test::throws_invalid_argument([&] {
     risk_curve(spectrum, StepSchedule{{1}, {gamma}}, 1, 0.0, {5}, RecursionOptions{}, control);
   }));
-  CHECK(throws_invalid([&] {
+  CHECK(test::throws_invalid_argument([&] {
     exact_spectrum_seeded(1, 0, 10, lambda, Vector<double>::Ones(3), TargetKind::kWeights, control);
   }));
-  CHECK(throws_invalid([&] {
+  CHECK(test::throws_invalid_argument([&] {
     deterministic_spectrum(power_law(50, 2.0), power_law(50, 3.0), 60, ContourOptions{}, control);
   }));
 
