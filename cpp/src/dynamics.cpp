@@ -684,6 +684,45 @@ void data_rows(const LinearTask& task, std::uint64_t key, Index first, Index row
   eps *= std::sqrt(task.noise);
 }
 
+// Width side (the kernel K on the m model coordinates): eigendecomposes K in place (V becomes
+// its eigenvectors) and fills the targets' spectral coordinates from h = the projected targets:
+// g = V^T h and z2 = g^2 / mu; modes with mu at or below null_threshold are null (never move).
+void width_side_spectrum(ColMatrix<double>& V, const Vector<double>& h, const RunControl& control,
+                         SpectralSolution& sol) {
+  const Index m = V.rows();
+  eigen_decompose(V, sol.mu, control);
+  sol.mu = sol.mu.cwiseMax(0.0);
+  sol.g.resize(m);
+  blas::gemm('T', 'N', to_int(m), 1, to_int(m), 1.0, V.data(), to_int(m), h.data(), to_int(m), 0.0,
+             sol.g.data(), to_int(m));
+  const double tol = null_threshold(sol.mu);
+  sol.z2.resize(m);
+  for (Index i = 0; i < m; ++i) {
+    if (sol.mu[i] <= tol) {
+      sol.mu[i] = 0.0;
+      sol.g[i] = 0.0;
+      sol.z2[i] = 0.0;
+    } else {
+      sol.z2[i] = sol.g[i] * sol.g[i] / sol.mu[i];
+    }
+  }
+}
+
+// The eigenvectors in latent coordinates, D = s A^T V (M, m), where the row-major projection
+// A (m, M) is read as column-major A^T; with the identity projection D is V itself.
+void latent_eigenvectors(ColMatrix<double>&& V, const ConstRowRef<double>& projection,
+                         double projection_scale, bool identity_projection, Index M,
+                         SpectralSolution& sol) {
+  if (identity_projection) {
+    sol.D = std::move(V);
+    return;
+  }
+  const Index m = V.cols();
+  sol.D.resize(M, m);
+  blas::gemm('N', 'N', to_int(M), to_int(m), to_int(m), projection_scale, projection.data(),
+             to_int(projection.outerStride()), V.data(), to_int(m), 0.0, sol.D.data(), to_int(M));
+}
+
 SpectralSolution solve_from_features(const ConstRowRef<double>& F, double feature_scale,
                                      const ConstRowRef<double>& projection,
                                      double projection_scale, bool identity_projection,
@@ -710,37 +749,16 @@ SpectralSolution solve_from_features(const ConstRowRef<double>& F, double featur
     ColMatrix<double> V(n, n);
     blas::syrk('L', 'N', to_int(n), to_int(P), feature_scale * feature_scale * inv_P, F.data(), ldF,
                0.0, V.data(), to_int(n));
-    eigen_decompose(V, sol.mu, control);
-    sol.mu = sol.mu.cwiseMax(0.0);
     Vector<double> h(n);  // F^T y / P
     blas::gemm('N', 'N', to_int(n), 1, to_int(P), feature_scale * inv_P, F.data(), ldF, y.data(),
                to_int(P), 0.0, h.data(), to_int(n));
-    sol.g.resize(n);
-    blas::gemm('T', 'N', to_int(n), 1, to_int(n), 1.0, V.data(), to_int(n), h.data(), to_int(n), 0.0,
-               sol.g.data(), to_int(n));
-    const double tol = null_threshold(sol.mu);
-    sol.z2.resize(n);
-    for (Index i = 0; i < n; ++i) {
-      if (sol.mu[i] <= tol) {
-        sol.mu[i] = 0.0;
-        sol.g[i] = 0.0;
-        sol.z2[i] = 0.0;
-      } else {
-        sol.z2[i] = sol.g[i] * sol.g[i] / sol.mu[i];
-      }
-    }
+    width_side_spectrum(V, h, control, sol);
     if (keep_predictions) {
       sol.Y.resize(P, n);
       blas::gemm('T', 'N', to_int(P), to_int(n), to_int(n), feature_scale, F.data(), ldF, V.data(),
                  to_int(n), 0.0, sol.Y.data(), to_int(P));
     }
-    if (identity_projection) {
-      sol.D = std::move(V);
-    } else {
-      sol.D.resize(M, n);
-      blas::gemm('N', 'N', to_int(M), to_int(n), to_int(n), projection_scale, projection.data(), ldA,
-                 V.data(), to_int(n), 0.0, sol.D.data(), to_int(M));
-    }
+    latent_eigenvectors(std::move(V), projection, projection_scale, identity_projection, M, sol);
     sol.residual_floor = std::max(0.0, yy - sol.z2.sum());
     return sol;
   }
@@ -824,8 +842,6 @@ SpectralSolution solve_from_covariance(const ConstRowRef<double>& projection,
     blas::gemm('T', 'N', to_int(m), to_int(m), to_int(M), projection_scale, projection.data(), ldA,
                SC.data(), to_int(M), 0.0, V.data(), to_int(m));
   }
-  eigen_decompose(V, sol.mu, control);
-  sol.mu = sol.mu.cwiseMax(0.0);
   Vector<double> h(m);  // s C^T r
   if (identity_projection) {
     h = r;
@@ -833,27 +849,8 @@ SpectralSolution solve_from_covariance(const ConstRowRef<double>& projection,
     blas::gemm('T', 'N', to_int(m), 1, to_int(M), projection_scale, projection.data(), ldA, r.data(),
                to_int(M), 0.0, h.data(), to_int(m));
   }
-  sol.g.resize(m);
-  blas::gemm('T', 'N', to_int(m), 1, to_int(m), 1.0, V.data(), to_int(m), h.data(), to_int(m), 0.0,
-             sol.g.data(), to_int(m));
-  const double tol = null_threshold(sol.mu);
-  sol.z2.resize(m);
-  for (Index i = 0; i < m; ++i) {
-    if (sol.mu[i] <= tol) {
-      sol.mu[i] = 0.0;
-      sol.g[i] = 0.0;
-      sol.z2[i] = 0.0;
-    } else {
-      sol.z2[i] = sol.g[i] * sol.g[i] / sol.mu[i];
-    }
-  }
-  if (identity_projection) {
-    sol.D = std::move(V);
-  } else {
-    sol.D.resize(M, m);
-    blas::gemm('N', 'N', to_int(M), to_int(m), to_int(m), projection_scale, projection.data(), ldA,
-               V.data(), to_int(m), 0.0, sol.D.data(), to_int(M));
-  }
+  width_side_spectrum(V, h, control, sol);
+  latent_eigenvectors(std::move(V), projection, projection_scale, identity_projection, M, sol);
   sol.residual_floor = std::max(0.0, yy - sol.z2.sum());
   return sol;
 }
