@@ -43,11 +43,9 @@ py::tuple grid_curves(std::size_t n_points, std::size_t n_times, int n_threads,
                       py::object progress, Engine&& engine) {
   RowMatrix<double> test(static_cast<Index>(n_points), static_cast<Index>(n_times));
   RowMatrix<double> train(static_cast<Index>(n_points), static_cast<Index>(n_times));
-  RunControl control = make_run_control(n_threads, std::move(progress));
-  {
-    py::gil_scoped_release release;  // pure C++ below, no Python object touched
-    engine(test, train, control);
-  }
+  without_gil(
+      n_threads, [&](const RunControl& control) { engine(test, train, control); },
+      std::move(progress));
   return py::make_tuple(std::move(test), std::move(train));
 }
 

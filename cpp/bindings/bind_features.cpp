@@ -26,12 +26,9 @@ template <class T>
 py::array transform_impl(const RandomFeatureMap& map, const py::array& X, std::uint64_t start,
                          std::uint64_t stop, int n_threads, Index block_size) {
   auto x = matrix_view<T>(X, "X", map.d());
-  RunControl control = make_run_control(n_threads);
-  RowMatrix<T> out;
-  {
-    py::gil_scoped_release release;  // pure C++ below, no Python object touched
-    out = map.transform<T>(x, start, stop, control, block_size);
-  }
+  auto out = without_gil(n_threads, [&](const RunControl& control) {
+    return map.transform<T>(x, start, stop, control, block_size);
+  });
   return to_numpy(std::move(out));
 }
 

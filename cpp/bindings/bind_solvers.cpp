@@ -34,12 +34,9 @@ void require_symmetric_impl(const py::array& a, const std::string& name, double 
 template <class T>
 py::object eigh_impl(const py::array& a, bool compute_vectors, int n_threads) {
   auto A = matrix_view<T>(a, "a");
-  RunControl control = make_run_control(n_threads);
-  SymmetricEigen<T> result;
-  {
-    py::gil_scoped_release release;  // pure C++ below, no Python object touched
-    result = eigh<T>(A, compute_vectors, control);
-  }
+  auto result = without_gil(n_threads, [&](const RunControl& control) {
+    return eigh<T>(A, compute_vectors, control);
+  });
   py::object values = py::cast(std::move(result.values));
   if (!compute_vectors) return values;
   // Column-major (n, n): numpy sees an F-ordered array whose columns are the eigenvectors.
@@ -51,12 +48,9 @@ py::object ridge_dual_impl(const py::array& gram, const py::array& y, double rid
                            int n_threads) {
   auto K = matrix_view<T>(gram, "gram");
   auto Y = matrix_view<T>(y, "y");
-  RunControl control = make_run_control(n_threads);
-  RowMatrix<T> alpha;
-  {
-    py::gil_scoped_release release;  // pure C++ below, no Python object touched
-    alpha = ridge_dual<T>(K, Y, ridge, control);
-  }
+  auto alpha = without_gil(n_threads, [&](const RunControl& control) {
+    return ridge_dual<T>(K, Y, ridge, control);
+  });
   return py::cast(std::move(alpha));
 }
 
@@ -65,12 +59,9 @@ py::object ridge_primal_impl(const py::array& G, const py::array& B, Index n_sam
                              double ridge, int n_threads) {
   auto gram = matrix_view<T>(G, "G");
   auto rhs = matrix_view<T>(B, "B");
-  RunControl control = make_run_control(n_threads);
-  RowMatrix<T> w;
-  {
-    py::gil_scoped_release release;  // pure C++ below, no Python object touched
-    w = ridge_primal<T>(gram, rhs, n_samples, ridge, control);
-  }
+  auto w = without_gil(n_threads, [&](const RunControl& control) {
+    return ridge_primal<T>(gram, rhs, n_samples, ridge, control);
+  });
   return py::cast(std::move(w));
 }
 
@@ -93,12 +84,9 @@ void bind_normal_equations(py::module_& m, const char* name) {
       .def(
           "solve",
           [](const Class& self, double ridge, int n_threads) {
-            RunControl control = make_run_control(n_threads);
-            RowMatrix<T> w;
-            {
-              py::gil_scoped_release release;  // pure C++ below, no Python object touched
-              w = self.solve(ridge, control);
-            }
+            auto w = without_gil(n_threads, [&](const RunControl& control) {
+              return self.solve(ridge, control);
+            });
             return w;
           },
           py::arg("ridge"), py::arg("n_threads") = 0)
@@ -133,24 +121,18 @@ void bind_ridge_path(py::module_& m, const char* name) {
       .def(
           "dual_coef",
           [](const Class& self, double ridge, int n_threads) {
-            RunControl control = make_run_control(n_threads);
-            RowMatrix<T> alpha;
-            {
-              py::gil_scoped_release release;  // pure C++ below, no Python object touched
-              alpha = self.dual_coef(ridge, control);
-            }
+            auto alpha = without_gil(n_threads, [&](const RunControl& control) {
+              return self.dual_coef(ridge, control);
+            });
             return alpha;
           },
           py::arg("ridge"), py::arg("n_threads") = 0)
       .def(
           "train_predictions",
           [](const Class& self, const std::vector<double>& ridges, int n_threads) {
-            RunControl control = make_run_control(n_threads);
-            std::vector<RowMatrix<T>> predictions;
-            {
-              py::gil_scoped_release release;  // pure C++ below, no Python object touched
-              predictions = self.train_predictions(ridges, control);
-            }
+            auto predictions = without_gil(n_threads, [&](const RunControl& control) {
+              return self.train_predictions(ridges, control);
+            });
             return stack<T>(predictions, self.n_samples(), self.n_outputs());
           },
           py::arg("ridges"), py::arg("n_threads") = 0,
@@ -160,12 +142,9 @@ void bind_ridge_path(py::module_& m, const char* name) {
           [](const Class& self, const py::array& gram_test, const std::vector<double>& ridges,
              int n_threads) {
             auto K_test = matrix_view<T>(gram_test, "gram_test");
-            RunControl control = make_run_control(n_threads);
-            std::vector<RowMatrix<T>> predictions;
-            {
-              py::gil_scoped_release release;  // pure C++ below, no Python object touched
-              predictions = self.test_predictions(K_test, ridges, control);
-            }
+            auto predictions = without_gil(n_threads, [&](const RunControl& control) {
+              return self.test_predictions(K_test, ridges, control);
+            });
             return stack<T>(predictions, K_test.rows(), self.n_outputs());
           },
           py::arg("gram_test"), py::arg("ridges"), py::arg("n_threads") = 0,

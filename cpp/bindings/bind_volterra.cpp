@@ -96,13 +96,9 @@ void bind_volterra(py::module_& m) {
         auto w = matrix_view<double>(W, "W");
         auto lambda = vector_view<double>(data_eigenvalues, "data_eigenvalues", w.rows());
         auto b = vector_view<double>(target, "target", w.rows());
-        RunControl control = make_run_control(n_threads);
-        volterra::SgdSpectrum<double> spectrum;
-        {
-          py::gil_scoped_release release;  // pure C++ below, no Python object touched
-          spectrum = volterra::exact_spectrum(w, lambda, b, target_kind(target_is_variance),
-                                              control);
-        }
+        auto spectrum = without_gil(n_threads, [&](const RunControl& control) {
+          return volterra::exact_spectrum(w, lambda, b, target_kind(target_is_variance), control);
+        });
         return spectrum_dict(spectrum);
       },
       py::arg("W"), py::arg("data_eigenvalues"), py::arg("target"),
@@ -115,13 +111,10 @@ void bind_volterra(py::module_& m) {
          const py::array& target, bool target_is_variance, int n_threads) {
         auto lambda = vector_view<double>(data_eigenvalues, "data_eigenvalues");
         auto b = vector_view<double>(target, "target", lambda.size());
-        RunControl control = make_run_control(n_threads);
-        volterra::SgdSpectrum<double> spectrum;
-        {
-          py::gil_scoped_release release;  // pure C++ below, no Python object touched
-          spectrum = volterra::exact_spectrum_seeded(seed, stream, d, lambda, b,
-                                                     target_kind(target_is_variance), control);
-        }
+        auto spectrum = without_gil(n_threads, [&](const RunControl& control) {
+          return volterra::exact_spectrum_seeded(seed, stream, d, lambda, b,
+                                                 target_kind(target_is_variance), control);
+        });
         return spectrum_dict(spectrum);
       },
       py::arg("seed"), py::arg("stream"), py::arg("d"), py::arg("data_eigenvalues"),
@@ -254,12 +247,9 @@ void bind_volterra(py::module_& m) {
         auto lambda = vector_view<double>(data_eigenvalues, "data_eigenvalues");
         auto power = vector_view<double>(target_power, "target_power", lambda.size());
         auto points = vector_view<double>(x, "x");
-        RunControl control = make_run_control(n_threads);
-        volterra::SpectralDensities out;
-        {
-          py::gil_scoped_release release;  // pure C++ below, no Python object touched
-          out = volterra::spectral_densities(lambda, power, d, points, relative_epsilon, control);
-        }
+        auto out = without_gil(n_threads, [&](const RunControl& control) {
+          return volterra::spectral_densities(lambda, power, d, points, relative_epsilon, control);
+        });
         return py::make_tuple(out.eigenvalue, out.forcing, out.kernel);
       },
       py::arg("data_eigenvalues"), py::arg("target_power"), py::arg("d"), py::arg("x"),

@@ -99,4 +99,14 @@ inline RunControl make_run_control(int n_threads, py::object progress = py::none
   return control;
 }
 
+/// Runs `compute(control)` with the GIL released (pure C++: it must touch no Python object) and
+/// returns its result. The control carries n_threads, Ctrl-C polling and the optional progress
+/// callback; the GIL is re-acquired before the control (and its Python references) is destroyed.
+template <class Compute>
+auto without_gil(int n_threads, Compute&& compute, py::object progress = py::none()) {
+  const RunControl control = make_run_control(n_threads, std::move(progress));
+  py::gil_scoped_release release;
+  return compute(control);
+}
+
 }  // namespace scalinglab::bindings
