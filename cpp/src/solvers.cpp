@@ -57,6 +57,24 @@ void cholesky(ColMatrix<T>& M, const char* what) {
   }
 }
 
+// (A + shift I)^{-1} B for symmetric positive definite A + shift I (upper triangle of A read),
+// by Cholesky; `what` names the matrix in the LinAlgError when it is not positive definite.
+template <class T>
+RowMatrix<T> solve_shifted_spd(const ConstRowRef<T>& A, const ConstRowRef<T>& B, double shift,
+                               const char* what, const RunControl& control) {
+  ColMatrix<T> M = column_major_copy_of_symmetric<T>(A);
+  M.diagonal().array() += static_cast<T>(shift);
+  ColMatrix<T> X = B;
+  {
+    BlasThreadScope threads(control.n_threads);
+    cholesky(M, what);
+    control.poll();
+    if (X.cols() > 0) blas::potrs(M, X);
+  }
+  control.progress(1.0);
+  return RowMatrix<T>(X);
+}
+
 }  // namespace
 
 template <class T>
@@ -117,18 +135,8 @@ RowMatrix<T> ridge_dual(const ConstRowRef<T>& K, const ConstRowRef<T>& Y, double
   require_rows<T>(Y, K.rows(), "y", "one per row of `gram`");
   require_ridge(ridge);
   control.poll();
-  const Index P = K.rows();
-  ColMatrix<T> M = column_major_copy_of_symmetric<T>(K);
-  M.diagonal().array() += static_cast<T>(static_cast<double>(P) * ridge);
-  ColMatrix<T> alpha = Y;
-  {
-    BlasThreadScope threads(control.n_threads);
-    cholesky(M, "gram + P * ridge * I");
-    control.poll();
-    if (alpha.cols() > 0) blas::potrs(M, alpha);
-  }
-  control.progress(1.0);
-  return RowMatrix<T>(alpha);
+  return solve_shifted_spd<T>(K, Y, static_cast<double>(K.rows()) * ridge, "gram + P * ridge * I",
+                              control);
 }
 
 template <class T>
@@ -191,17 +199,8 @@ RowMatrix<T> ridge_primal(const ConstRowRef<T>& G, const ConstRowRef<T>& B, Inde
   require(n_samples > 0, "n_samples", "must be > 0, got " + std::to_string(n_samples));
   require_ridge(ridge);
   control.poll();
-  ColMatrix<T> M = column_major_copy_of_symmetric<T>(G);
-  M.diagonal().array() += static_cast<T>(static_cast<double>(n_samples) * ridge);
-  ColMatrix<T> w = B;
-  {
-    BlasThreadScope threads(control.n_threads);
-    cholesky(M, "F^T F + P * ridge * I");
-    control.poll();
-    if (w.cols() > 0) blas::potrs(M, w);
-  }
-  control.progress(1.0);
-  return RowMatrix<T>(w);
+  return solve_shifted_spd<T>(G, B, static_cast<double>(n_samples) * ridge,
+                              "F^T F + P * ridge * I", control);
 }
 
 // ---- RidgePath ----------------------------------------------------------------------------
