@@ -59,6 +59,13 @@ double null_threshold(const Vector<double>& mu) {
   return std::max(mu.maxCoeff(), 0.0) * static_cast<double>(mu.size()) * kEps;
 }
 
+// The (test, train) outputs of a grid engine: one row per grid point, one column per time.
+void check_curve_outputs(const Eigen::Ref<RowMatrix<double>>& test,
+                         const Eigen::Ref<RowMatrix<double>>& train, Index points, Index times) {
+  require(test.rows() == points && test.cols() == times, "test", "expected shape (nN * nP, T)");
+  require(train.rows() == points && train.cols() == times, "train", "expected shape (nN * nP, T)");
+}
+
 void check_grid_values(const std::vector<Index>& values, const char* name, bool allow_empty) {
   require(allow_empty || !values.empty(), name, "expected at least one value");
   for (std::size_t i = 0; i < values.size(); ++i) {
@@ -946,8 +953,7 @@ void linear_learning_curves(const LinearTask& task, const GridSpec& grid, std::u
   const Index nN = static_cast<Index>(grid.N.size());
   const Index nP = static_cast<Index>(grid.P.size());
   const Index T = static_cast<Index>(grid.times.size());
-  require(test.rows() == nN * nP && test.cols() == T, "test", "expected shape (nN * nP, T)");
-  require(train.rows() == nN * nP && train.cols() == T, "train", "expected shape (nN * nP, T)");
+  check_curve_outputs(test, train, nN * nP, T);
   if (T == 0) return;
   if (!grid.independent) {
     if (grid.wishart)
@@ -988,8 +994,7 @@ void sgd_learning_curves(const LinearTask& task, const SgdSpec& spec, std::uint6
   const Index nN = static_cast<Index>(spec.N.size());
   const Index nP = static_cast<Index>(spec.P.size());
   const Index T = static_cast<Index>(spec.steps.size());
-  require(test.rows() == nN * nP && test.cols() == T, "test", "expected shape (nN * nP, T)");
-  require(train.rows() == nN * nP && train.cols() == T, "train", "expected shape (nN * nP, T)");
+  check_curve_outputs(test, train, nN * nP, T);
   if (!spec.independent) {
     sgd_nested(task, spec, key, test, train, control);
     return;
