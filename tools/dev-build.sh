@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${1:-build/dev}
 python=${PYTHON:-python3}
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+launcher=()
+# ccache (if installed) makes rebuilds in several work trees cheap.
+if command -v ccache >/dev/null 2>&1; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" \
   -DSCALINGLAB_PYTHON=ON -DSCALINGLAB_INPLACE=ON -DPython_EXECUTABLE="$(command -v "$python")" >/dev/null
 cmake --build "$build_dir" -j"${JOBS:-2}"
