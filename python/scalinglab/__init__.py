@@ -25,6 +25,7 @@ from scalinglab.solvers import eigh, eigvalsh, ridge_path, ridge_weights
 from scalinglab.spectra import kernel_spectrum, spectrum_exponent
 from scalinglab.tasks import LinearGaussianTask, PowerLawTask
 from scalinglab.theory import (
+    FiniteSizeWarning,
     TruncationWarning,
     bottleneck_exponents,
     compute_optimal,
@@ -38,6 +39,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS",
+    "FiniteSizeWarning",
     "LinAlgError",
     "LinearGaussianTask",
     "PowerLawFit",
