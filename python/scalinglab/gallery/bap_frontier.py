@@ -60,6 +60,10 @@ def run(context) -> Outcome:
         right.set(xscale="log", yscale="log", xlabel="N*", ylabel="t*",
                   title=f"t* vs N*: t* ~ N*^{closed.t / closed.N:.2f} (closed form)")
         right.legend(fontsize=8)
+        from matplotlib.ticker import NullFormatter
+
+        for axis in (right.xaxis, right.yaxis):
+            axis.set_minor_formatter(NullFormatter())
     summary = (f"L* ~ C^{fit_theory.loss:.3f} (DMFT), C^{fit_sim.loss:.3f} (simulation), closed form "
                f"C^{closed.loss:.3f}; N* ~ C^{fit_theory.N:.3f} / {fit_sim.N:.3f} vs {closed.N:.3f}")
     data = pd.concat([front_theory.assign(source="theory"), front_sim.assign(source="simulation")])
