@@ -425,3 +425,22 @@ def test_fitter_calibration_table():
     assert row.loc[("isoflop", "a"), "coverage"] >= 0.8
     assert row.loc[("envelope", "a"), "coverage"] >= 0.8
     assert row.loc[("parametric", "alpha"), "coverage"] >= 0.6
+
+
+def test_plots_draw_the_fit_and_the_calibration():
+    figure_module = pytest.importorskip("matplotlib.figure")
+    from scalinglab.plot import plot_fitter_calibration, plot_scaling_law_fit
+
+    fit = sl.fit_scaling_law(N, D, _noisy(0), n_bootstrap=50, rng=0, n_threads=1)
+    ax = figure_module.Figure().add_subplot()
+    assert plot_scaling_law_fit(fit, ax=ax) is ax
+    (line,) = ax.get_lines()
+    # The drawn compute-optimal line is the fit's allocation: 6 N D = C along it, slope a.
+    slope = np.polyfit(np.log(line.get_xdata()), np.log(line.get_ydata()), 1)[0]
+    assert slope == pytest.approx(fit.b / fit.a, rel=1e-9)
+    table = pd.DataFrame({"approach": ["isoflop"], "parameter": ["a"], "truth": [0.4],
+                          "mean": [0.41], "bias": [0.01], "sd": [0.002], "coverage": [1.0],
+                          "mean_width": [0.05], "n_datasets": [3]})
+    ax = figure_module.Figure().add_subplot()
+    assert plot_fitter_calibration(table, ax=ax) is ax
+    assert ax.get_lines()[1].get_ydata()[0] == pytest.approx(0.01)
