@@ -53,6 +53,7 @@ import pandas as pd
 from scalinglab._native import core
 from scalinglab._rng import seed_from_rng
 from scalinglab._validation import n_threads_arg, positive_int, real_number
+from scalinglab.frontier import compute_optimal_frontier, fit_frontier_exponents
 
 __all__ = [
     "ComputeOptimalAllocation",
@@ -891,7 +892,7 @@ def _warn_if_offset_plausible(fit: ScalingLawFit, data: _Data) -> None:
             "form='power_law_offset'.", UserWarning, stacklevel=3)
 
 
-# ---- frontier helpers (scalinglab.frontier when it exists) ---------------------------------------
+# ---- frontier helpers ----------------------------------------------------------------------------
 
 
 def _loglog_slopes(log_c: np.ndarray, log_n: np.ndarray):
@@ -912,17 +913,10 @@ def _loglog_slopes(log_c: np.ndarray, log_n: np.ndarray):
 
 
 def _frontier_exponent(compute: np.ndarray, size: np.ndarray, loss: np.ndarray):
-    """(a, log prefactor) of size ~ compute^a: scalinglab.frontier.fit_frontier_exponents when it
-    is installed (the shared implementation), else the same least squares in log-log."""
-    try:
-        from scalinglab.frontier import fit_frontier_exponents
-    except ImportError:
-        slope, intercept = _loglog_slopes(np.log(compute), np.log(size))
-        return float(slope), float(intercept)
+    """(a, log prefactor) of size ~ compute^a by scalinglab.frontier.fit_frontier_exponents."""
     frontier = pd.DataFrame({"compute": compute, "N": size, "test_loss": loss,
                              "interior": np.ones(compute.size, dtype=bool)})
-    exponents = fit_frontier_exponents(frontier, size="N")
-    a = float(exponents.N if hasattr(exponents, "N") else exponents.size)
+    a = float(fit_frontier_exponents(frontier, size="N", min_points=2).N)
     intercept = float(np.mean(np.log(size)) - a * np.mean(np.log(compute)))
     return a, intercept
 
@@ -1069,17 +1063,19 @@ def fit_isoflop(N, C=None, loss=None, *, n_bootstrap: int = 1000, confidence: fl
 
 
 def fit_envelope(curves: pd.DataFrame, *, run: str = "run", N: str = "N", tokens: str = "tokens",
-                 loss: str = "loss", n_compute: int = 250, compute_range=None,
-                 n_bootstrap: int = 1000, confidence: float = 0.95, compute_factor: float = 6.0,
+                 loss: str = "loss", n_compute: int = 100, compute_range=None,
+                 n_bootstrap: int = 200, confidence: float = 0.95, compute_factor: float = 6.0,
                  rng=None, n_threads: int = 0) -> ComputeOptimalAllocation:
     """Chinchilla Approach 1: the lower envelope of training curves over compute, and the
     regression of log N on log C along it (Hoffmann et al. 2022, arXiv 2203.15556, section 3.1).
 
     Each run's loss is interpolated linearly in (log compute, log loss), compute = k N tokens, on
-    ``n_compute`` log-spaced budgets inside its own range; at each budget the run of lowest loss
-    gives N_opt. Budgets where the winner is the smallest or largest model of the zoo are edge
-    points (the optimum may lie beyond the zoo) and are left out of the regression. The bootstrap
-    resamples runs.
+    ``n_compute`` log-spaced budgets inside its own range; the frontier over sizes is
+    :func:`scalinglab.frontier.compute_optimal_frontier` (lowest loss, refined by the parabola
+    through the neighbouring sizes) and the exponent :func:`scalinglab.frontier.
+    fit_frontier_exponents`. Budgets whose optimum is the smallest or largest model of the zoo
+    are not interior (the optimum may lie beyond the zoo) and are left out. The bootstrap
+    resamples runs (a cluster bootstrap) and recomputes the frontier for each resample.
 
     Parameters
     ----------
@@ -1097,8 +1093,8 @@ def fit_envelope(curves: pd.DataFrame, *, run: str = "run", N: str = "N", tokens
     Returns
     -------
     ComputeOptimalAllocation
-        ``method="envelope"``; ``diagnostics``: ``C``, ``N_opt``, ``loss_opt``, ``run``,
-        ``interior``.
+        ``method="envelope"``; ``diagnostics``: the frontier with ``C``, ``N_opt``, ``loss_opt``,
+        ``N_grid``, ``test_loss_grid``, ``interior``.
     """
     if not isinstance(curves, pd.DataFrame):
         raise TypeError("`curves`: expected a pandas DataFrame of (run, N, tokens, loss) rows")
@@ -1131,41 +1127,58 @@ def fit_envelope(curves: pd.DataFrame, *, run: str = "run", N: str = "N", tokens
         inside = (log_grid >= lc[0]) & (log_grid <= lc[-1])
         table[r, inside] = np.interp(log_grid[inside], lc, ll)
     smallest, largest = run_size.min(), run_size.max()
+    sizes_unique, size_of_run = np.unique(run_size, return_inverse=True)
 
     def envelope(mask):
-        masked = np.where(mask[:, None], table, np.inf)
-        winner = np.argmin(masked, axis=0)
-        value = masked[winner, np.arange(n_compute)]
-        n_win = run_size[winner]
-        sizes_present = run_size[mask]
-        interior = (np.isfinite(value) & (n_win > sizes_present.min())
-                    & (n_win < sizes_present.max()))
-        if compute_range is not None:
-            interior &= (grid >= compute_range[0]) & (grid <= compute_range[1])
-        return winner, value, interior
+        """scalinglab.frontier on the drawn runs: per size the lowest of its runs on the budget
+        grid, then the frontier (minimum over sizes, parabola-refined, interior flag)."""
+        per_size = np.full((sizes_unique.size, n_compute), np.inf)
+        for r in np.nonzero(mask)[0]:
+            per_size[size_of_run[r]] = np.minimum(per_size[size_of_run[r]], table[r])
+        present = np.isfinite(per_size).any(axis=1)
+        rows_n, rows_c = np.nonzero(np.isfinite(per_size) & present[:, None])
+        long = pd.DataFrame({"N": sizes_unique[rows_n], "compute": grid[rows_c],
+                             "test_loss": np.exp(per_size[rows_n, rows_c])})
+        frontier = compute_optimal_frontier(long, size="N", compute="compute", loss="test_loss",
+                                            computes=grid)
+        return frontier
 
-    winner, value, interior = envelope(np.ones(n_runs, dtype=bool))
-    diagnostics = pd.DataFrame({"C": grid, "N_opt": run_size[winner], "loss_opt": np.exp(value),
-                                "run": run_ids[winner], "interior": interior})
-    if interior.sum() < 3:
-        raise ValueError(f"`curves`: the envelope has {int(interior.sum())} interior budgets "
+    frontier = envelope(np.ones(n_runs, dtype=bool))
+    diagnostics = frontier.rename(columns={"compute": "C", "N": "N_opt", "test_loss": "loss_opt"})
+    used_mask = diagnostics["interior"].to_numpy().copy()
+    if compute_range is not None:
+        used_mask &= ((diagnostics["C"] >= compute_range[0])
+                      & (diagnostics["C"] <= compute_range[1])).to_numpy()
+    if used_mask.sum() < 3:
+        raise ValueError(f"`curves`: the envelope has {int(used_mask.sum())} interior budgets "
                          f"(< 3): the zoo ({smallest:.3g}..{largest:.3g}) does not bracket the "
                          "optimum over the compute range")
-    used = diagnostics[diagnostics["interior"]]
-    a, log_prefactor = _frontier_exponent(used["C"].to_numpy(), used["N_opt"].to_numpy(),
-                                          used["loss_opt"].to_numpy())
+    exponents = fit_frontier_exponents(frontier, size="N", compute_range=compute_range)
+    a = float(exponents.N)
+    used = diagnostics[used_mask]
+    log_prefactor = float(np.mean(np.log(used["N_opt"])) - a * np.mean(np.log(used["C"])))
     samples = np.empty((0, 2))
     if n_bootstrap:
         counts = _sf.bootstrap_counts(seed_from_rng(rng), np.arange(n_runs, dtype=np.int64),
                                       np.zeros(n_runs, dtype=np.int64), n_bootstrap,
                                       n_threads_arg(n_threads))
-        log_n = np.full((n_bootstrap, n_compute), np.nan)
+        rows = []
         for b in range(n_bootstrap):
-            w, v, inner = envelope(counts[b] > 0)
-            log_n[b] = np.where(inner, np.log(run_size[w]), np.nan)
-        s_a, s_k = _loglog_slopes(np.broadcast_to(log_grid, log_n.shape), log_n)
-        samples = np.stack([s_a, s_k], axis=1)
-        samples = samples[np.isfinite(samples).all(axis=1)]
+            drawn = counts[b] > 0
+            if np.unique(run_size[drawn]).size < 3:
+                continue
+            resampled = envelope(drawn)
+            inner = resampled["interior"].to_numpy().copy()
+            if compute_range is not None:
+                inner &= ((resampled["compute"] >= compute_range[0])
+                          & (resampled["compute"] <= compute_range[1])).to_numpy()
+            if inner.sum() < 3:
+                continue
+            log_c = np.log(resampled["compute"].to_numpy()[inner])
+            log_n = np.log(resampled["N"].to_numpy()[inner])
+            slope, intercept = _loglog_slopes(log_c, log_n)
+            rows.append((float(slope), float(intercept)))
+        samples = np.asarray(rows, dtype=float).reshape(-1, 2)
     return ComputeOptimalAllocation("envelope", a, log_prefactor, samples,
                                     real_number(confidence, "confidence", 0.0, True),
                                     compute_factor, used["C"].to_numpy(), diagnostics)
