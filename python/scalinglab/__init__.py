@@ -32,6 +32,7 @@ from scalinglab.solvers import eigh, eigvalsh, ridge_path, ridge_weights
 from scalinglab.spectra import kernel_spectrum, spectrum_exponent
 from scalinglab.tasks import LinearGaussianTask, PowerLawTask
 from scalinglab.theory import (
+    FiniteSizeWarning,
     TruncationWarning,
     bottleneck_exponents,
     compute_optimal,
@@ -45,6 +46,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS",
+    "FiniteSizeWarning",
     "LinAlgError",
     "LinearGaussianTask",
     "PowerLawFit",
