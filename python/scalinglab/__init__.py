@@ -8,12 +8,30 @@ frontiers.
 
 from __future__ import annotations
 
-from scalinglab import fit, kernels, plot, sgd_theory, solvers, spectra, theory
+from scalinglab import (
+    fit,
+    frontier,
+    kernels,
+    optimizers,
+    plot,
+    results,
+    sgd_scaling,
+    sgd_theory,
+    solvers,
+    spectra,
+    theory,
+    volterra,
+)
 from scalinglab._native import LinAlgError
 from scalinglab.dynamics import kernel_learning_curve, learning_curve
 from scalinglab.estimators import RandomFeatureRidge
 from scalinglab.features import ACTIVATIONS, RandomFeatures
 from scalinglab.fit import PowerLawFit, fit_power_law
+from scalinglab.frontier import (
+    ComputeOptimalExponents,
+    compute_optimal_frontier,
+    fit_frontier_exponents,
+)
 from scalinglab.kernels import (
     arccos_kernel,
     arcsin_kernel,
@@ -21,6 +39,8 @@ from scalinglab.kernels import (
     linear_kernel,
     rbf_kernel,
 )
+from scalinglab.optimizers import SGD, GradientDescent, GradientFlow
+from scalinglab.results import check_schema, to_xarray
 from scalinglab.solvers import eigh, eigvalsh, ridge_path, ridge_weights
 from scalinglab.spectra import kernel_spectrum, spectrum_exponent
 from scalinglab.tasks import LinearGaussianTask, PowerLawTask
@@ -28,7 +48,7 @@ from scalinglab.theory import (
     TruncationWarning,
     bottleneck_exponents,
     compute_optimal,
-    compute_optimal_frontier,
+    compute_optimal_frontier_theory,
     learning_curve_theory,
     ridge_test_error,
     static_loss,
@@ -38,6 +58,19 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS",
+    "ComputeOptimalExponents",
+    "GradientDescent",
+    "GradientFlow",
+    "SGD",
+    "check_schema",
+    "compute_optimal_frontier_theory",
+    "fit_frontier_exponents",
+    "frontier",
+    "optimizers",
+    "results",
+    "sgd_scaling",
+    "to_xarray",
+    "volterra",
     "LinAlgError",
     "LinearGaussianTask",
     "PowerLawFit",
