@@ -3,9 +3,10 @@
 Given losses measured or predicted at several model sizes and computes, the compute-optimal
 frontier is L*(C) = min over size of L(size, C). :func:`compute_optimal_frontier` computes it
 from any long table of (size, compute, loss) rows, and :func:`fit_frontier_exponents` fits its
-power laws L* ~ C^loss, size* ~ C^size. The DMFT theory (:mod:`scalinglab.theory`), one-pass SGD
-theory (:mod:`scalinglab.sgd_theory`), empirical scaling-law fits and regime analyses all call
-these two functions.
+power laws L* ~ C^loss, size* ~ C^size. The DMFT theory
+(:func:`scalinglab.theory.compute_optimal_frontier_theory`), the one-pass SGD theory
+(:func:`scalinglab.sgd_scaling.sgd_compute_optimal_frontier`), empirical scaling-law fits and
+regime analyses all call these two functions.
 
 Algorithm (Hoffmann et al. 2022's IsoFLOP idea on a grid, arXiv 2203.15556): for each size, log L
 is interpolated linearly in log C between that size's own points (never extrapolated); at each
@@ -30,7 +31,7 @@ class ComputeOptimalExponents:
     """Compute-optimal scaling L* ~ C^loss, N* ~ C^N, t* ~ C^t.
 
     Closed forms come from the theories (:func:`scalinglab.theory.compute_optimal`,
-    :func:`scalinglab.sgd_theory.sgd_compute_optimal`); fitted ones from
+    :func:`scalinglab.sgd_scaling.sgd_compute_optimal`); fitted ones from
     :func:`fit_frontier_exponents`.
 
     Attributes
