@@ -11,6 +11,8 @@ keeps working: every public name is re-exported here.
 
 from __future__ import annotations
 
+from scalinglab import sgd_scaling as _sgd_scaling
+from scalinglab import volterra as _volterra
 from scalinglab.frontier import ComputeOptimalExponents, fit_frontier_exponents
 from scalinglab.sgd_scaling import (
     PLRFProblem,
@@ -35,25 +37,5 @@ from scalinglab.volterra import (
     spectral_densities,
 )
 
-__all__ = [
-    "SPECTRA",
-    "StepSchedule",
-    "VolterraSpectrum",
-    "exact_volterra_spectrum",
-    "deterministic_volterra_spectrum",
-    "solve_volterra",
-    "resolvent_m",
-    "limit_level",
-    "spectral_densities",
-    "sgd_risk_curve",
-    "PLRFProblem",
-    "ppxp_spectrum",
-    "ppxp_risk_curve",
-    "ppxp_phase",
-    "ComputeOptimalExponents",
-    "sgd_compute_optimal",
-    "sgd_compute_optimal_frontier",
-    "fit_frontier_exponents",
-    "lwkbl_risk_curve",
-    "lwkbl_exponents",
-]
+__all__ = ["SPECTRA", *_volterra.__all__, *_sgd_scaling.__all__, "ComputeOptimalExponents",
+           "fit_frontier_exponents"]

@@ -5,7 +5,8 @@ Model (Bordelon, Atanasov & Pehlevan 2024, arXiv 2402.01092, "BAP"; conventions 
 :mod:`scalinglab.tasks`): Gaussian features psi with covariance diag(lambda_k), target
 y = w* . psi + eps with noise variance sigma^2, student f = w . (A psi) / sqrt(N) with
 A_ij ~ N(0, 1), trained on P samples from w = 0 on (1/(2P)) sum (y - f)^2 by gradient flow
-dw/dt = -eta grad (time t, ``method="gf"``) or gradient descent with step eta (``method="gd"``).
+dw/dt = -grad (time t, ``GradientFlow()`` / ``method="gf"``) or gradient descent with step eta
+(``GradientDescent(eta)`` / ``method="gd"``), the specs of :mod:`scalinglab.optimizers`.
 Test loss: clean-target E_x (f - w* . psi)^2; train loss: (1/P) sum (y - f)^2 on the noisy
 labels. The ridge convention shared with the solvers is
 (1/(2P)) sum (y - F w)^2 + (ridge/2) |w|^2 with F = A psi / sqrt(N).
