@@ -8,12 +8,31 @@ frontiers.
 
 from __future__ import annotations
 
-from scalinglab import fit, kernels, plot, scaling_laws, sgd_theory, solvers, spectra, theory
+from scalinglab import (
+    fit,
+    frontier,
+    kernels,
+    optimizers,
+    plot,
+    results,
+    scaling_laws,
+    sgd_scaling,
+    sgd_theory,
+    solvers,
+    spectra,
+    theory,
+    volterra,
+)
 from scalinglab._native import LinAlgError
 from scalinglab.dynamics import kernel_learning_curve, learning_curve
 from scalinglab.estimators import RandomFeatureRidge
 from scalinglab.features import ACTIVATIONS, RandomFeatures
 from scalinglab.fit import PowerLawFit, fit_power_law
+from scalinglab.frontier import (
+    ComputeOptimalExponents,
+    compute_optimal_frontier,
+    fit_frontier_exponents,
+)
 from scalinglab.kernels import (
     arccos_kernel,
     arcsin_kernel,
@@ -21,6 +40,8 @@ from scalinglab.kernels import (
     linear_kernel,
     rbf_kernel,
 )
+from scalinglab.optimizers import SGD, GradientDescent, GradientFlow
+from scalinglab.results import check_schema, to_xarray
 from scalinglab.scaling_laws import (
     fit_envelope,
     fit_isoflop,
@@ -36,7 +57,7 @@ from scalinglab.theory import (
     TruncationWarning,
     bottleneck_exponents,
     compute_optimal,
-    compute_optimal_frontier,
+    compute_optimal_frontier_theory,
     learning_curve_theory,
     ridge_test_error,
     static_loss,
@@ -46,30 +67,36 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS",
+    "ComputeOptimalExponents",
     "FiniteSizeWarning",
+    "GradientDescent",
+    "GradientFlow",
     "LinAlgError",
     "LinearGaussianTask",
     "PowerLawFit",
     "PowerLawTask",
     "RandomFeatureRidge",
     "RandomFeatures",
+    "SGD",
     "TruncationWarning",
     "__version__",
     "arccos_kernel",
     "arcsin_kernel",
     "bottleneck_exponents",
+    "check_schema",
     "compute_optimal",
     "compute_optimal_frontier",
+    "compute_optimal_frontier_theory",
     "eigh",
     "eigvalsh",
     "fit",
     "fit_envelope",
+    "fit_frontier_exponents",
     "fit_isoflop",
     "fit_power_law",
     "fit_scaling_law",
     "fitter_calibration",
-    "load_runs_csv",
-    "scaling_laws",
+    "frontier",
     "infinite_width_kernel",
     "kernel_learning_curve",
     "kernel_spectrum",
@@ -77,15 +104,22 @@ __all__ = [
     "learning_curve",
     "learning_curve_theory",
     "linear_kernel",
+    "load_runs_csv",
+    "optimizers",
     "plot",
     "rbf_kernel",
+    "results",
     "ridge_path",
     "ridge_test_error",
     "ridge_weights",
+    "scaling_laws",
+    "sgd_scaling",
     "sgd_theory",
     "solvers",
     "spectra",
     "spectrum_exponent",
     "static_loss",
     "theory",
+    "to_xarray",
+    "volterra",
 ]

@@ -135,14 +135,38 @@ def _residual_jacobian(params, x, y, sigma, with_offset):
     return d_model * scale[:, None]
 
 
+def least_squares_line(u, v, weights=None) -> tuple[float, float, float]:
+    """Ordinary (or weighted) least squares v = intercept + slope u: (slope, intercept, stderr).
+
+    The one line fitter behind every log-log slope in the package (power-law initial guesses,
+    spectrum exponents, frontier exponents): pass u = log x, v = log y. ``stderr`` is the
+    standard error of the slope from the residual variance (NaN with fewer than 3 points).
+
+    Parameters
+    ----------
+    u, v : array_like, shape (n,)
+        Abscissae and ordinates (n >= 2).
+    weights : array_like, shape (n,), optional
+        Multiply each residual (e.g. 1 / sigma of v).
+    """
+    u = np.asarray(u, dtype=np.float64)
+    v = np.asarray(v, dtype=np.float64)
+    design = np.stack([np.ones_like(u), u], axis=1)
+    if weights is not None:
+        weights = np.asarray(weights, dtype=np.float64)
+        design, v = design * weights[:, None], v * weights
+    solution, *_ = np.linalg.lstsq(design, v, rcond=None)
+    residual = v - design @ solution
+    dof = u.size - 2
+    variance = residual @ residual / dof if dof > 0 else np.nan
+    stderr = np.sqrt(variance * np.linalg.inv(design.T @ design)[1, 1])
+    return float(solution[1]), float(solution[0]), float(stderr)
+
+
 def _log_linear(x, y, weights=None):
     """Least squares of log y = log c - alpha log x: returns (alpha, log c)."""
-    design = np.stack([-np.log(x), np.ones_like(x)], axis=1)
-    target = np.log(y)
-    if weights is not None:
-        design, target = design * weights[:, None], target * weights
-    solution, *_ = np.linalg.lstsq(design, target, rcond=None)
-    return solution
+    slope, intercept, _ = least_squares_line(np.log(x), np.log(y), weights)
+    return np.array([-slope, intercept])
 
 
 def _initial_guess(x, y, sigma, with_offset):

@@ -114,7 +114,7 @@ def plot_ridge_path(table, *, ax=None):
     Parameters
     ----------
     table : pandas.DataFrame
-        Columns ``ridge``, ``train_mse`` and optionally ``test_mse``.
+        Columns ``ridge``, ``train_loss`` and optionally ``test_loss``.
     ax : matplotlib Axes, optional
 
     Returns
@@ -123,9 +123,9 @@ def plot_ridge_path(table, *, ax=None):
     """
     ax = _axes(ax)
     ordered = table.sort_values("ridge")
-    ax.plot(ordered["ridge"], ordered["train_mse"], marker="o", label="train")
-    if "test_mse" in ordered:
-        ax.plot(ordered["ridge"], ordered["test_mse"], marker="s", label="test")
+    ax.plot(ordered["ridge"], ordered["train_loss"], marker="o", label="train")
+    if "test_loss" in ordered:
+        ax.plot(ordered["ridge"], ordered["test_loss"], marker="s", label="test")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("ridge")

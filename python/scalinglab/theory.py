@@ -5,7 +5,8 @@ Model (Bordelon, Atanasov & Pehlevan 2024, arXiv 2402.01092, "BAP"; conventions 
 :mod:`scalinglab.tasks`): Gaussian features psi with covariance diag(lambda_k), target
 y = w* . psi + eps with noise variance sigma^2, student f = w . (A psi) / sqrt(N) with
 A_ij ~ N(0, 1), trained on P samples from w = 0 on (1/(2P)) sum (y - f)^2 by gradient flow
-dw/dt = -eta grad (time t, ``method="gf"``) or gradient descent with step eta (``method="gd"``).
+dw/dt = -grad (time t, ``GradientFlow()`` / ``method="gf"``) or gradient descent with step eta
+(``GradientDescent(eta)`` / ``method="gd"``), the specs of :mod:`scalinglab.optimizers`.
 Test loss: clean-target E_x (f - w* . psi)^2; train loss: (1/P) sum (y - f)^2 on the noisy
 labels. The ridge convention shared with the solvers is
 (1/(2P)) sum (y - F w)^2 + (ridge/2) |w|^2 with F = A psi / sqrt(N).
@@ -55,8 +56,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from scalinglab import frontier as _frontier
 from scalinglab._native import core
-from scalinglab._validation import n_threads_arg, positive_int, real_number
+from scalinglab._validation import capacity, grid, n_threads_arg, positive_int, real_number
+from scalinglab._validation import times as as_times
+from scalinglab.frontier import ComputeOptimalExponents
+from scalinglab.optimizers import optimizer_argument
 from scalinglab.tasks import PowerLawTask, as_linear_task
 
 __all__ = [
@@ -67,8 +72,7 @@ __all__ = [
     "TruncationWarning",
     "bottleneck_exponents",
     "compute_optimal",
-    "compute_optimal_frontier",
-    "frontier_exponents",
+    "compute_optimal_frontier_theory",
     "learning_curve_theory",
     "one_point",
     "ridge_test_error",
@@ -124,27 +128,15 @@ def _warn_finite_size(finite_size, Ns, Ps) -> None:
 
 def _capacity(value, name: str) -> float:
     """A count (model size N, sample count P, ensemble size E): a positive integer or numpy.inf."""
-    if isinstance(value, (float, np.floating)) and math.isinf(value) and value > 0:
-        return math.inf
-    return float(positive_int(value, name))
+    return capacity(value, name)
 
 
 def _capacities(value, name: str) -> list[float]:
-    if np.ndim(value) == 0:
-        return [_capacity(value.item() if isinstance(value, np.ndarray) else value, name)]
-    values = np.asarray(value)
-    if values.ndim != 1 or values.size == 0:
-        raise ValueError(f"`{name}`: expected a scalar or a non-empty 1-D sequence, got shape {values.shape}")
-    return [_capacity(v.item() if isinstance(v, np.generic) else v, name) for v in values]
+    return grid(value, name, sort=False)
 
 
 def _times(t) -> np.ndarray:
-    times = np.atleast_1d(np.asarray(t, dtype=np.float64))
-    if times.ndim != 1 or times.size == 0:
-        raise ValueError(f"`t`: expected a scalar or a non-empty 1-D array of times, got shape {times.shape}")
-    if not np.isfinite(times).all() or (times < 0).any():
-        raise ValueError("`t`: times must be finite and >= 0")
-    return np.ascontiguousarray(times)
+    return as_times(t, "t")
 
 
 def _truncation_mode(truncation, task=None) -> str:
@@ -321,9 +313,10 @@ def one_point(task, N, P, s) -> OnePointSolution:
 # ---- learning curves --------------------------------------------------------------------------
 
 
-def learning_curve_theory(task, N, P, t, *, method: str = "gf", learning_rate: float | None = None,
-                          ensemble=1, talbot_nodes: int = 16, truncation: str = "warn",
-                          n_threads: int = 0, finite_size: str | None = None) -> pd.DataFrame:
+def learning_curve_theory(task, N, P, t, *, optimizer=None, method: str | None = None,
+                          learning_rate: float | None = None, ensemble=1, talbot_nodes: int = 16,
+                          truncation: str = "warn", n_threads: int = 0,
+                          finite_size: str | None = None) -> pd.DataFrame:
     """DMFT test and train loss of the linear random-feature model at each time.
 
     Solves BAP's (arXiv 2402.01092) one-point equations (B4-B8 of the project's theory digest)
@@ -344,11 +337,15 @@ def learning_curve_theory(task, N, P, t, *, method: str = "gf", learning_rate: f
     P : int, numpy.inf, or 1-D sequence of them
         Training-set sizes. numpy.inf gives the online / population-gradient limit (R1 = 1).
     t : float or array_like, shape (T,)
-        Times >= 0: gradient-flow time (``method="gf"``), or numbers of steps (``method="gd"``).
-    method : {"gf", "gd"}
-        Gradient flow dw/dt = -eta grad, or gradient descent w <- w - eta grad.
+        Times >= 0: gradient-flow time, or numbers of steps for gradient descent.
+    optimizer : GradientFlow, GradientDescent or {"gf", "gd"}, optional
+        Gradient flow dw/dt = -grad (default; no learning rate, t is its time, as in
+        :func:`scalinglab.dynamics.learning_curve`), or gradient descent w <- w - eta grad
+        (``GradientDescent(eta)``). A flow with time scale eta is gradient flow at time eta t.
+    method : {"gf", "gd"}, optional
+        Shorthand for ``optimizer``.
     learning_rate : float, optional
-        eta. Gradient flow: default 1 (the time scale is eta t). Gradient descent: required.
+        eta with the shorthand ``"gd"`` (required there; refused for gradient flow).
     ensemble : int or numpy.inf
         Number E of members averaged (independent projections A, the same P samples; BAP
         ensembles). numpy.inf gives the averaged-predictor ("bias") limit.
@@ -386,14 +383,8 @@ def learning_curve_theory(task, N, P, t, *, method: str = "gf", learning_rate: f
     """
     Ns, Ps = _capacities(N, "N"), _capacities(P, "P")
     times = _times(t)
-    if method not in ("gf", "gd"):
-        raise ValueError(f"`method`: expected 'gf' (gradient flow) or 'gd' (gradient descent), got {method!r}")
-    if learning_rate is None:
-        if method == "gd":
-            raise ValueError("`learning_rate`: required for method='gd' (the GD step size eta)")
-        eta = 1.0
-    else:
-        eta = real_number(learning_rate, "learning_rate", minimum=0.0, strict=True)
+    spec = optimizer_argument(optimizer, method, learning_rate, allowed=("gf", "gd"))
+    method, eta = spec.name, spec.learning_rate
     if method == "gd" and not np.all(times == np.floor(times)):
         raise ValueError("`t`: gradient descent takes whole numbers of steps")
     E = _capacity(ensemble, "ensemble")
@@ -676,25 +667,6 @@ def bottleneck_exponents(a: float, b: float) -> BottleneckExponents:
                                model_bias=min(a - 1, 2 * b))
 
 
-@dataclass(frozen=True)
-class ComputeOptimalExponents:
-    """Compute-optimal scaling L* ~ C^loss, N* ~ C^N, t* ~ C^t with compute C = N t (P = inf).
-
-    Attributes
-    ----------
-    loss, N, t : float
-        Signed exponents of C (``loss`` < 0). ``N + t = 1``.
-    regime : str
-        "hard" (a - 1 < b), "easy" (a - 1 > b), "boundary" (a - 1 = b), or "fit" when the
-        numbers are slopes fitted by :func:`frontier_exponents`.
-    """
-
-    loss: float
-    N: float
-    t: float
-    regime: str
-
-
 def compute_optimal(a: float, b: float) -> ComputeOptimalExponents:
     """Compute-optimal exponents of gradient flow on the power-law task, C = N t, P = inf.
 
@@ -707,7 +679,7 @@ def compute_optimal(a: float, b: float) -> ComputeOptimalExponents:
       distortion" term ||w*||^2 Gamma(1-1/b) (2t)^-(1-1/b) / (b N) (valid 1 << t << N^b; the
       analogue of Paquette et al.'s F_ac) dominates the trade-off against t^-(a-1)/b, which gives
       L* ~ C^-(a-1)/a, N* ~ C^(a-b)/a, t* ~ C^b/a (Paquette et al.'s phase II in BAP variables).
-      Evidence (the full DMFT of this module: ``compute_optimal_frontier`` of the infinite
+      Evidence (the full DMFT of this module: ``compute_optimal_frontier_theory`` of the infinite
       power law, ``truncation="extend"``, P = inf, N in [10, 5000] at 8 per decade, t in
       [1, 1e6] at 6 per decade; checked in tests/test_theory.py): at (a, b) = (3.8, 2.0) the
       frontier's L* slope is -0.740 over C in [1e3, 10^5.5] and -0.741 over [1e5, 10^7.5],
@@ -730,7 +702,9 @@ def compute_optimal(a: float, b: float) -> ComputeOptimalExponents:
     Returns
     -------
     ComputeOptimalExponents
-        Signed exponents of C and the regime.
+        Signed exponents of C (:class:`scalinglab.frontier.ComputeOptimalExponents`, shared
+        with the SGD theory) and the regime: "hard" (a - 1 < b), "easy" (a - 1 > b) or
+        "boundary" (a - 1 = b).
     """
     a, b = _check_exponents(a, b)
     if a - 1 < b:
@@ -742,14 +716,16 @@ def compute_optimal(a: float, b: float) -> ComputeOptimalExponents:
 # ---- the numerical frontier ---------------------------------------------------------------
 
 
-def compute_optimal_frontier(task, N_grid, t_grid, *, P=np.inf, C=None, n_threads: int = 0,
-                             truncation: str = "warn") -> pd.DataFrame:
+def compute_optimal_frontier_theory(task, N_grid, t_grid, *, P=np.inf, C=None, n_threads: int = 0,
+                                    truncation: str = "warn") -> pd.DataFrame:
     """The compute-optimal frontier L*(C) = min_N L(N, t = C/N) from the full DMFT.
 
     For each model size in ``N_grid`` the gradient-flow test loss is computed on ``t_grid``
-    (:func:`learning_curve_theory`); for each compute C the loss at t = C/N is interpolated
-    linearly in (log t, log L), minimised over the N grid, and the minimum is refined by the
-    parabola through the three grid points around it in (log N, log L).
+    (:func:`learning_curve_theory`), giving a table of (N, t, compute = N t, test_loss); the
+    frontier is :func:`scalinglab.frontier.compute_optimal_frontier` of that table: for each
+    compute C the loss at t = C/N is interpolated linearly in (log t, log L), minimised over the
+    N grid, and the minimum is refined by the parabola through the three grid points around it
+    in (log N, log L).
 
     Parameters
     ----------
@@ -772,9 +748,11 @@ def compute_optimal_frontier(task, N_grid, t_grid, *, P=np.inf, C=None, n_thread
     Returns
     -------
     pandas.DataFrame
-        One row per C: ``C``, ``N`` (optimal size), ``t`` (= C/N), ``test_loss`` (L*), and
-        ``interior`` (True when the optimum has grid neighbours on both sides, i.e. is not at
-        the edge of the N grid or of the t range; only interior rows are trustworthy).
+        One row per C: ``compute``, ``N`` (optimal size), ``t`` (= C/N), ``test_loss`` (L*),
+        ``N_grid`` and ``test_loss_grid`` (the grid optimum before refinement) and ``interior``
+        (True when the optimum has grid neighbours on both sides, i.e. is not at the edge of the
+        N grid or of the t range; only interior rows are trustworthy). Fit its exponents with
+        :func:`scalinglab.frontier.fit_frontier_exponents`.
     """
     Ns = np.asarray([_capacity(n, "N_grid") for n in np.atleast_1d(N_grid)], dtype=np.float64)
     if Ns.size < 3 or not np.all(np.diff(Ns) > 0) or not np.isfinite(Ns).all():
@@ -793,70 +771,22 @@ def compute_optimal_frontier(task, N_grid, t_grid, *, P=np.inf, C=None, n_thread
     if computes.ndim != 1 or not np.isfinite(computes).all() or (computes <= 0).any():
         raise ValueError("`C`: expected finite compute values > 0")
 
-    log_loss = np.empty((Ns.size, times.size))
-    for i, n_features in enumerate(Ns):
+    curves = []
+    for n_features in Ns:
         test, _ = _curve(modes, n_features, P, times, "gf", 1.0, 1.0, 16, threads)
-        log_loss[i] = np.log(test)
-    log_t, log_n = np.log(times), np.log(Ns)
-
-    rows = []
-    for compute in computes:
-        t_at = np.log(compute / Ns)
-        valid = (t_at >= log_t[0]) & (t_at <= log_t[-1])
-        values = np.full(Ns.size, np.inf)
-        for i in np.nonzero(valid)[0]:
-            values[i] = np.interp(t_at[i], log_t, log_loss[i])
-        if not np.isfinite(values).any():
-            continue
-        i = int(np.argmin(values))
-        interior = 0 < i < Ns.size - 1 and np.isfinite(values[i - 1]) and np.isfinite(values[i + 1])
-        best_log_n, best_log_loss = log_n[i], values[i]
-        if interior:
-            x, y = log_n[i - 1:i + 2], values[i - 1:i + 2]
-            curvature = np.polyfit(x, y, 2)
-            if curvature[0] > 0:
-                vertex = -curvature[1] / (2 * curvature[0])
-                if x[0] <= vertex <= x[2]:
-                    best_log_n, best_log_loss = vertex, np.polyval(curvature, vertex)
-        n_best = float(np.exp(best_log_n))
-        rows.append({"C": float(compute), "N": n_best, "t": float(compute / n_best),
-                     "test_loss": float(np.exp(best_log_loss)), "interior": bool(interior)})
-    frontier = pd.DataFrame(rows, columns=["C", "N", "t", "test_loss", "interior"])
+        curves.append(pd.DataFrame({"N": n_features, "t": times, "compute": n_features * times,
+                                    "test_loss": test}))
+    frontier = _frontier.compute_optimal_frontier(pd.concat(curves, ignore_index=True),
+                                                  computes=computes)
+    frontier.insert(2, "t", frontier["compute"] / frontier["N"])
 
     if truncation == "warn" and isinstance(task, PowerLawTask) and frontier["interior"].any():
         last = frontier[frontier["interior"]].iloc[-1]
         n_check = float(Ns[np.argmin(np.abs(np.log(Ns / last["N"])))])
-        t_check = np.array([last["C"] / n_check])
+        t_check = np.array([last["compute"] / n_check])
         at_m = _curve(modes, n_check, P, t_check, "gf", 1.0, 1.0, 16, threads)[0][0]
         at_2m = _curve(_mode_arrays(_doubled(task)), n_check, P, t_check, "gf", 1.0, 1.0, 16,
                        threads)[0][0]
         _warn_truncation(task, (abs(at_2m - at_m) / at_m, at_m, at_2m, n_check, P,
                                 f"t={t_check[0]:g}"))
     return frontier
-
-
-def frontier_exponents(frontier: pd.DataFrame, C_range=None) -> ComputeOptimalExponents:
-    """Slopes of log L*, log N*, log t* against log C fitted on a frontier.
-
-    Parameters
-    ----------
-    frontier : pandas.DataFrame
-        The output of :func:`compute_optimal_frontier`; only ``interior`` rows are used.
-    C_range : (float, float), optional
-        Fit only rows with C_range[0] <= C <= C_range[1].
-
-    Returns
-    -------
-    ComputeOptimalExponents
-        The fitted signed exponents, ``regime="fit"``.
-    """
-    rows = frontier[frontier["interior"]]
-    if C_range is not None:
-        lo, hi = C_range
-        rows = rows[(rows["C"] >= lo) & (rows["C"] <= hi)]
-    if len(rows) < 3:
-        raise ValueError(f"`frontier`: need >= 3 interior rows in the C range, got {len(rows)}")
-    log_c = np.log(rows["C"].to_numpy())
-    slope = {name: float(np.polyfit(log_c, np.log(rows[name].to_numpy()), 1)[0])
-             for name in ("test_loss", "N", "t")}
-    return ComputeOptimalExponents(slope["test_loss"], slope["N"], slope["t"], "fit")
