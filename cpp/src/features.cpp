@@ -1,6 +1,7 @@
 /// \file features.cpp
-/// Random feature maps: weights from Philox, pre-activations by BLAS gemm, vectorised
-/// activations (Eigen array functions, which the compiler turns into SIMD code).
+/// Random feature maps: weights from Philox, pre-activations by the FMA-chain kernel of
+/// preactivation.hpp (the same bits for any shape, thread count or CPU; BLAS gemm is not),
+/// vectorised activations (Eigen array functions, which the compiler turns into SIMD code).
 #include "scalinglab/features.hpp"
 
 #include <omp.h>
@@ -16,6 +17,7 @@
 
 #include "scalinglab/blas.hpp"
 #include "scalinglab/errors.hpp"
+#include "scalinglab/preactivation.hpp"
 #include "scalinglab/random.hpp"
 
 #if defined(SCALINGLAB_HAVE_OPENBLAS)
@@ -248,7 +250,7 @@ void RandomFeatureMap::features_from_weights(ConstRowRef<T> X, const RowMatrix<T
   require(out.rows() == X.rows() && out.cols() == W.rows(), "out",
           "expected shape (X.rows(), W.rows())");
   if (out.rows() == 0 || out.cols() == 0) return;
-  blas::gemm_rowmajor(false, true, static_cast<T>(input_scale_), X, W, T(0), out);
+  preactivations<T>(X, W, static_cast<T>(input_scale_), out, n_threads);
   activate<T>(out, b, n_threads);
 }
 
