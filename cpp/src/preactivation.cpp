@@ -208,9 +208,14 @@ const char* simd_level_name(SimdLevel level) {
   return "generic";
 }
 
+namespace {
+
+// C = [C +] scale * A B^T, entry (i, j) the FMA chain over k of row i of A and row j of B,
+// continued from C(i, j) when `accumulate` (else from 0); with `upper_only`, tiles with no entry
+// on or above the diagonal (j >= i) are skipped.
 template <class T>
-void preactivations(ConstRowRef<T> X, ConstRowRef<T> W, T scale, Eigen::Ref<RowMatrix<T>> Z,
-                    int n_threads, SimdLevel level) {
+void chain_products(ConstRowRef<T> X, ConstRowRef<T> W, T scale, Eigen::Ref<RowMatrix<T>> Z,
+                    bool accumulate_input, bool upper_only, int n_threads, SimdLevel level) {
   require(W.cols() == X.cols(), "W",
           "expected " + std::to_string(X.cols()) + " columns (those of X), got " +
               std::to_string(W.cols()));
@@ -219,7 +224,7 @@ void preactivations(ConstRowRef<T> X, ConstRowRef<T> W, T scale, Eigen::Ref<RowM
   const Index n = X.rows(), width = W.rows(), d = X.cols();
   if (n == 0 || width == 0) return;
   if (d == 0) {
-    Z.setZero();
+    if (!accumulate_input) Z.setZero();
     return;
   }
   const Microkernel<T> kernel = microkernel_for<T>(std::min(level, supported_simd_level()));
@@ -270,6 +275,7 @@ void preactivations(ConstRowRef<T> X, ConstRowRef<T> W, T scale, Eigen::Ref<RowM
       const Index tiles = ceil_div(rows, mr);
       const Index p0 = (task % groups) * panels_per_group;
       const Index p1 = std::min(panels, p0 + panels_per_group);
+      if (upper_only && i0 >= p1 * nr) continue;  // the whole task lies below the diagonal
       for (Index kb = 0; kb < k_blocks; ++kb) {
         const Index k0 = kb * kc_max;
         const Index kc = std::min(kc_max, d - k0);
@@ -285,7 +291,8 @@ void preactivations(ConstRowRef<T> X, ConstRowRef<T> W, T scale, Eigen::Ref<RowM
             }
           }
         }
-        const bool accumulate = kb > 0, finish = kb + 1 == k_blocks;
+        const bool accumulate = accumulate_input || kb > 0;
+        const bool finish = kb + 1 == k_blocks && scale != T(1);
         for (Index p = p0; p < p1; ++p) {
           const T* wp = wpack.data() + (p * d + k0) * nr;
           const Index j = p * nr;
@@ -293,6 +300,7 @@ void preactivations(ConstRowRef<T> X, ConstRowRef<T> W, T scale, Eigen::Ref<RowM
           for (Index t = 0; t < tiles; ++t) {
             const T* xp = xpack.data() + t * kc * mr;
             const Index i = i0 + t * mr;
+            if (upper_only && i >= j + nr) break;  // this tile and the ones below it
             const Index tile_rows = std::min(mr, n - i);
             T* c = z + i * ldz + j;
             if (tile_rows == mr && cols == nr) {
@@ -313,9 +321,28 @@ void preactivations(ConstRowRef<T> X, ConstRowRef<T> W, T scale, Eigen::Ref<RowM
   }
 }
 
+}  // namespace
+
+template <class T>
+void preactivations(ConstRowRef<T> X, ConstRowRef<T> W, T scale, Eigen::Ref<RowMatrix<T>> Z,
+                    int n_threads, SimdLevel level) {
+  chain_products<T>(X, W, scale, Z, false, false, n_threads, level);
+}
+
+template <class T>
+void accumulate_products(ConstRowRef<T> A, ConstRowRef<T> B, Eigen::Ref<RowMatrix<T>> C,
+                         bool upper_only, int n_threads, SimdLevel level) {
+  require(!upper_only || A.rows() <= B.rows(), "C", "upper_only needs A.rows() <= B.rows()");
+  chain_products<T>(A, B, T(1), C, true, upper_only, n_threads, level);
+}
+
 template void preactivations<float>(ConstRowRef<float>, ConstRowRef<float>, float,
                                     Eigen::Ref<RowMatrix<float>>, int, SimdLevel);
 template void preactivations<double>(ConstRowRef<double>, ConstRowRef<double>, double,
                                      Eigen::Ref<RowMatrix<double>>, int, SimdLevel);
+template void accumulate_products<float>(ConstRowRef<float>, ConstRowRef<float>,
+                                         Eigen::Ref<RowMatrix<float>>, bool, int, SimdLevel);
+template void accumulate_products<double>(ConstRowRef<double>, ConstRowRef<double>,
+                                          Eigen::Ref<RowMatrix<double>>, bool, int, SimdLevel);
 
 }  // namespace scalinglab

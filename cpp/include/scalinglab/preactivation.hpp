@@ -43,4 +43,17 @@ template <class T>
 void preactivations(ConstRowRef<T> X, ConstRowRef<T> W, T scale, Eigen::Ref<RowMatrix<T>> Z,
                     int n_threads, SimdLevel level = default_simd_level());
 
+/// C += A B^T with entry (i, j) the FMA chain over k of row i of A and row j of B continued
+/// from the stored C(i, j): calling it on consecutive column blocks of A and B gives exactly the
+/// chain over all the columns, so a sum streamed block by block does not depend on where the
+/// blocks end (the streamed Grams of kernel.hpp rely on this).
+/// \param A (n, k)
+/// \param B (m, k)
+/// \param C (n, m), updated in place
+/// \param upper_only only the entries with j >= i are needed (n <= m; a symmetric update):
+///        tiles entirely below the diagonal are skipped, the others are computed whole
+template <class T>
+void accumulate_products(ConstRowRef<T> A, ConstRowRef<T> B, Eigen::Ref<RowMatrix<T>> C,
+                         bool upper_only, int n_threads, SimdLevel level = default_simd_level());
+
 }  // namespace scalinglab
