@@ -19,6 +19,12 @@ gram-relu-float64 / gram-relu-float32
     Useful flops are 2 P N d (pre-activations) + P^2 N (the symmetric accumulation); the ratios
     (useful GFLOP/s / GEMM rate, speed-up over numpy by hand, float32 / float64 speed) go to the
     benchmark's extra_info and are printed.
+preactivation-float64 / preactivation-float32
+    The pre-activation kernel (one FMA chain per entry, bit-identical for any shape, thread
+    count or CPU) against BLAS on the same shape: ``numpy_matmul`` is numpy's X @ W^T (its
+    OpenBLAS dgemm/sgemm) for P = 2000 inputs, d = 784 and one default block of 3008 features;
+    ``scalinglab_linear`` is ``RandomFeatures(..., "linear").transform`` of the same block, which
+    also generates W (Philox, ~5 ms). The GFLOP/s ratio goes to extra_info and is printed.
 checkpoint-grid
     The Grams at 8 widths N = 1e3 ... 1e5 from one pass, against the single N = 1e5 Gram of the
     float64 group (measured again here if that group did not run).
@@ -127,6 +133,36 @@ def test_scalinglab(benchmark, inputs, dtype):
         info["float32_speedup_over_float64"] = RESULTS["scalinglab-float64"] / seconds
         lines.append(f"  float32 / float64 speed: {info['float32_speedup_over_float64']:.2f}x")
     print("\n" + "\n".join(lines))
+
+
+PRE_BLOCK = 3008  # default_block_size(2000, 784, 8)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_preactivation_numpy_matmul(benchmark, inputs, dtype):
+    benchmark.group = f"preactivation-{dtype}"
+    X = inputs[dtype]
+    W = RandomFeatures(D, PRE_BLOCK, "linear", rng=4, dtype=dtype).weights()
+    benchmark.pedantic(np.matmul, args=(X, W.T), rounds=5 * ROUNDS, warmup_rounds=1)
+    RESULTS[f"matmul-{dtype}"] = _best(benchmark)
+    benchmark.extra_info["gflops"] = 2.0 * P * D * PRE_BLOCK / _best(benchmark) / 1e9
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_preactivation_scalinglab_linear(benchmark, inputs, dtype):
+    benchmark.group = f"preactivation-{dtype}"
+    X = inputs[dtype]
+    rf = RandomFeatures(D, PRE_BLOCK, "linear", rng=4, dtype=dtype)
+    benchmark.pedantic(rf.transform, args=(X,), rounds=5 * ROUNDS, warmup_rounds=1)
+    seconds = _best(benchmark)
+    gflops = 2.0 * P * D * PRE_BLOCK / seconds / 1e9
+    benchmark.extra_info["gflops"] = gflops
+    line = f"[{dtype}] pre-activations P={P} d={D} B={PRE_BLOCK}: {gflops:.1f} GFLOP/s"
+    if f"matmul-{dtype}" in RESULTS:
+        ratio = RESULTS[f"matmul-{dtype}"] / seconds
+        benchmark.extra_info["rate_over_numpy_matmul"] = ratio
+        line += f", numpy matmul {2.0 * P * D * PRE_BLOCK / RESULTS[f'matmul-{dtype}'] / 1e9:.1f} -> ratio {ratio:.3f}"
+    print("\n" + line)
 
 
 def test_checkpoint_grid(benchmark, inputs):

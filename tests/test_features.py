@@ -56,18 +56,74 @@ def test_fourier_phases_are_uniform_numbers():
     np.testing.assert_array_equal(RandomFeatures(4, 10, "relu", rng=5).phases(), 0.0)
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("activation", ACTIVATIONS)
-def test_feature_j_same_for_any_range_block_and_threads(activation, rng):
+def test_feature_j_same_for_any_range_block_and_threads(activation, dtype, rng):
     X = rng.standard_normal((9, 13))
-    rf = RandomFeatures(13, 3000, activation, rng=11)
+    rf = RandomFeatures(13, 3000, activation, rng=11, dtype=dtype)
     full = rf.transform(X, n_threads=1)
     # Ranges that cut Philox blocks of 4 numbers and feature blocks anywhere.
     for start, stop in [(0, 1), (1, 2), (5, 1234), (1233, 3000), (2999, 3000)]:
         np.testing.assert_array_equal(rf.transform(X, start, stop, n_threads=2), full[:, start:stop])
     for block_size in (1, 7, 256, 5000):
-        np.testing.assert_array_equal(rf._map.transform(X, 0, 3000, 2, block_size), full)
+        np.testing.assert_array_equal(rf._map.transform(X.astype(dtype), 0, 3000, 2, block_size),
+                                      full)
+    # Any subset of the rows of X: the pre-activation of (x_i, w_j) sees only x_i and w_j.
+    np.testing.assert_array_equal(rf.transform(X[4:5]), full[4:5])
+    np.testing.assert_array_equal(rf.transform(X[[8, 0, 3]], 17, 18), full[[8, 0, 3], 17:18])
     # A map with fewer features is a prefix of the map with more (same seed).
-    np.testing.assert_array_equal(RandomFeatures(13, 100, activation, rng=11).transform(X), full[:, :100])
+    np.testing.assert_array_equal(
+        RandomFeatures(13, 100, activation, rng=11, dtype=dtype).transform(X), full[:, :100])
+
+
+def test_features_same_for_large_shapes_and_many_threads(rng):
+    # Shapes where BLAS would switch kernels (1 column -> gemv, small-matrix kernels, threaded
+    # splits): the pre-activation kernel runs multi-threaded here and must still agree.
+    X = rng.standard_normal((1000, 300))
+    rf = RandomFeatures(300, 700, "linear", rng=3)
+    full = rf.transform(X, n_threads=1)
+    for n_threads in (2, 3, 4):
+        np.testing.assert_array_equal(rf.transform(X, n_threads=n_threads), full)
+    np.testing.assert_array_equal(rf.transform(X, 699, 700, n_threads=2), full[:, 699:700])
+    np.testing.assert_array_equal(rf.transform(X[:1], n_threads=2), full[:1])
+    np.testing.assert_array_equal(rf._map.transform(X, 0, 700, 3, 13), full)
+
+
+SIMD_PROBE = """
+import sys, numpy as np
+from scalinglab.features import RandomFeatures
+X = np.random.default_rng(5).standard_normal((70, 37))
+out = {}
+for dtype in ("float64", "float32"):
+    rf = RandomFeatures(37, 1100, "erf", rng=2, dtype=dtype)
+    out["phi_" + dtype] = rf.transform(X, n_threads=2)
+    out["gram_" + dtype] = rf.gram(X, n_threads=2)
+    out["cross_" + dtype] = rf.gram(X[:9], X, n_threads=2)
+np.savez(sys.argv[1], **out)
+"""
+
+
+@pytest.mark.parametrize("level", ["generic", "avx2"])
+def test_features_and_grams_same_on_every_simd_level(level, tmp_path):
+    # The FMA chains give the same bits on any CPU; here the narrower kernels are forced
+    # (SCALINGLAB_SIMD) and compared with the default one (AVX-512 where the CPU has it).
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    script = tmp_path / "probe.py"
+    script.write_text(SIMD_PROBE)
+    results = {}
+    for name, value in (("default", None), (level, level)):
+        run_env = dict(env)
+        run_env.pop("SCALINGLAB_SIMD", None)
+        if value is not None:
+            run_env["SCALINGLAB_SIMD"] = value
+        subprocess.run([sys.executable, str(script), str(tmp_path / f"{name}.npz")], env=run_env,
+                       check=True)
+        results[name] = np.load(tmp_path / f"{name}.npz")
+    for key in results["default"].files:
+        np.testing.assert_array_equal(results[level][key], results["default"][key], err_msg=key)
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
@@ -99,10 +155,11 @@ def test_gram_equals_explicit(activation, rng):
     K_xy = rf.gram(X, Y)
     assert K_xy.shape == (30, 12)
     np.testing.assert_allclose(K_xy, phi_x @ phi_y.T / N, rtol=0, atol=1e-12)
-    # Many small blocks (block boundaries inside the stream) give the same Gram.
+    # Many small blocks (block boundaries inside the stream) give the same Gram, bit for bit:
+    # each entry is one FMA chain over the features, continued from block to block.
     _, grams, crosses = rf._map.grams(X, Y, True, [N], 333, 2, None)
-    np.testing.assert_allclose(grams[0], phi_x @ phi_x.T / N, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(crosses[0], phi_y @ phi_x.T / N, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(grams[0], K)
+    np.testing.assert_array_equal(crosses[0], rf.gram(Y, X))
 
 
 @pytest.mark.parametrize("activation", ["relu", "erf", "fourier"])
@@ -124,11 +181,12 @@ def test_train_test_gram_is_gram_and_cross(rng):
     X, X_test = rng.standard_normal((40, 10)), rng.standard_normal((15, 10))
     rf = RandomFeatures(10, 4000, "relu", rng=8)
     K, K_test = rf.train_test_gram(X, X_test)
-    np.testing.assert_allclose(K, rf.gram(X), rtol=0, atol=1e-14)
-    np.testing.assert_allclose(K_test, rf.gram(X_test, X), rtol=0, atol=1e-14)
+    np.testing.assert_array_equal(K, rf.gram(X))
+    np.testing.assert_array_equal(K_test, rf.gram(X_test, X))
     grid = rf.train_test_gram(X, X_test, checkpoints=[10, 4000])
     assert set(grid) == {10, 4000}
-    np.testing.assert_allclose(grid[4000][1], K_test, rtol=0, atol=1e-14)
+    np.testing.assert_array_equal(grid[4000][1], K_test)
+    np.testing.assert_array_equal(grid[10][0], RandomFeatures(10, 10, "relu", rng=8).gram(X))
 
 
 def test_checkpoints_equal_separate_computations(rng):
@@ -142,7 +200,7 @@ def test_checkpoints_equal_separate_computations(rng):
     phi_x, phi_y = explicit_features(rf, X, 0, 5000), explicit_features(rf, Y, 0, 5000)
     for N in widths:
         alone = RandomFeatures(5, N, "erf", rng=4).gram(X)
-        np.testing.assert_allclose(grid[N], alone, rtol=0, atol=1e-13)
+        np.testing.assert_array_equal(grid[N], alone)  # the same chains, cut at N
         np.testing.assert_allclose(grid[N], phi_x[:, :N] @ phi_x[:, :N].T / N, rtol=0, atol=1e-13)
         np.testing.assert_allclose(cross[N], phi_x[:, :N] @ phi_y[:, :N].T / N, rtol=0, atol=1e-13)
 
@@ -154,18 +212,28 @@ def test_long_block_updates_are_split_into_panels(rng):
     rf = RandomFeatures(10, 4096, "relu", rng=12)
     _, panelled, panelled_cross = rf._map.grams(X, Z, True, [4096], 4096, 0, None)
     _, whole, whole_cross = rf._map.grams(X, Z, True, [4096], 1024, 0, None)
-    np.testing.assert_allclose(panelled[0], whole[0], rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(panelled[0], whole[0])
     np.testing.assert_array_equal(panelled[0], panelled[0].T)
-    np.testing.assert_allclose(panelled_cross[0], whole_cross[0], rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(panelled_cross[0], whole_cross[0])
 
 
-def test_gram_independent_of_thread_count(rng):
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_gram_independent_of_thread_count_block_size_and_rows(dtype, rng):
     X = rng.standard_normal((300, 50))
-    rf = RandomFeatures(50, 3000, "tanh", rng=6)
+    Y = rng.standard_normal((40, 50))
+    rf = RandomFeatures(50, 3000, "tanh", rng=6, dtype=dtype)
     one = rf.gram(X, n_threads=1)
-    two = rf.gram(X, n_threads=2)
-    # Only the BLAS summation order may differ.
-    np.testing.assert_allclose(one, two, rtol=0, atol=1e-13)
+    cross = rf.gram(Y, X, n_threads=1)
+    for n_threads in (2, 3):
+        np.testing.assert_array_equal(rf.gram(X, n_threads=n_threads), one)
+        np.testing.assert_array_equal(rf.gram(Y, X, n_threads=n_threads), cross)
+    _, grams, crosses = rf._map.grams(X.astype(dtype), Y.astype(dtype), True, [1000, 3000], 77, 2,
+                                      None)
+    np.testing.assert_array_equal(grams[1], one)
+    np.testing.assert_array_equal(crosses[1], cross)
+    # Entry (i, k) depends on x_i and x_k only: a Gram of some rows is a block of the full one.
+    np.testing.assert_array_equal(rf.gram(X[:37]), one[:37, :37])
+    np.testing.assert_array_equal(rf.gram(X[[5, 250]], X[[7]]), one[[5, 250]][:, [7]])
 
 
 def test_pickle_and_equality():

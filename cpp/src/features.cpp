@@ -1,6 +1,7 @@
 /// \file features.cpp
-/// Random feature maps: weights from Philox, pre-activations by BLAS gemm, vectorised
-/// activations (Eigen array functions, which the compiler turns into SIMD code).
+/// Random feature maps: weights from Philox, pre-activations by the FMA-chain kernel of
+/// preactivation.hpp (the same bits for any shape, thread count or CPU; BLAS gemm is not),
+/// vectorised activations (Eigen array functions, which the compiler turns into SIMD code).
 #include "scalinglab/features.hpp"
 
 #include <omp.h>
@@ -16,6 +17,7 @@
 
 #include "scalinglab/blas.hpp"
 #include "scalinglab/errors.hpp"
+#include "scalinglab/preactivation.hpp"
 #include "scalinglab/random.hpp"
 
 #if defined(SCALINGLAB_HAVE_OPENBLAS)
@@ -88,15 +90,30 @@ constexpr ActivationEntry kActivations[] = {
     {Activation::kFourier, "fourier"},
 };
 
-// Applies `f` to every row of Z (as an Eigen array), rows shared among threads. Rows are
-// contiguous, so the array expressions vectorise.
+// Applies `f` in place to every row of Z (and the matching phases), rows shared among threads,
+// in fixed chunks of kChunk columns: a chunk is copied into an aligned fixed-size array
+// (zero-padded at the end of a row) so that every entry goes through the same vectorised code.
+// Eigen evaluates the head and tail of a dynamic-size row, and any misaligned start, with its
+// scalar functions, whose float tanh/erf/cos/sin differ from the packet ones in the last bits:
+// applied to whole rows, an entry's value would depend on where the block of features starts.
+constexpr Index kChunk = 16;
 template <class T, class F>
-void for_each_row(Eigen::Ref<RowMatrix<T>>& Z, int n_threads, F f) {
-  const Index rows = Z.rows();
+void for_each_chunk(Eigen::Ref<RowMatrix<T>>& Z, const Vector<T>& b, int n_threads, F f) {
+  using Chunk = Eigen::Array<T, kChunk, 1>;
+  const Index rows = Z.rows(), cols = Z.cols();
+  const bool with_phases = b.size() == cols;
 #pragma omp parallel for num_threads(n_threads) schedule(static)
   for (Index i = 0; i < rows; ++i) {
-    auto row = Z.row(i).array();
-    f(row);
+    T* row = Z.row(i).data();
+    Chunk z, phase = Chunk::Zero();
+    for (Index j0 = 0; j0 < cols; j0 += kChunk) {
+      const Index len = std::min(kChunk, cols - j0);
+      z.setZero();
+      z.head(len) = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(row + j0, len);
+      if (with_phases) phase.head(len) = b.segment(j0, len).array();
+      f(z, phase);
+      Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(row + j0, len) = z.head(len);
+    }
   }
 }
 
@@ -214,25 +231,26 @@ void RandomFeatureMap::activate(Eigen::Ref<RowMatrix<T>> Z, const Vector<T>& b,
     case Activation::kLinear:
       return;
     case Activation::kRelu:
-      for_each_row<T>(Z, threads, [](auto& row) { row = row.max(T(0)); });
+      for_each_chunk<T>(Z, b, threads, [](auto& z, const auto&) { z = z.max(T(0)); });
       return;
     case Activation::kErf:
-      for_each_row<T>(Z, threads, [](auto& row) { row = row.erf(); });
+      for_each_chunk<T>(Z, b, threads, [](auto& z, const auto&) { z = z.erf(); });
       return;
     case Activation::kTanh:
-      for_each_row<T>(Z, threads, [](auto& row) { row = row.tanh(); });
+      for_each_chunk<T>(Z, b, threads, [](auto& z, const auto&) { z = z.tanh(); });
       return;
     case Activation::kCos:
-      for_each_row<T>(Z, threads, [](auto& row) { row = row.cos(); });
+      for_each_chunk<T>(Z, b, threads, [](auto& z, const auto&) { z = z.cos(); });
       return;
     case Activation::kSin:
-      for_each_row<T>(Z, threads, [](auto& row) { row = row.sin(); });
+      for_each_chunk<T>(Z, b, threads, [](auto& z, const auto&) { z = z.sin(); });
       return;
     case Activation::kFourier: {
       require(b.size() == Z.cols(), "b", "expected one phase per feature column");
       const T root_two = static_cast<T>(std::sqrt(2.0));
-      const auto phase = b.transpose().array();
-      for_each_row<T>(Z, threads, [&](auto& row) { row = root_two * (row + phase).cos(); });
+      for_each_chunk<T>(Z, b, threads, [root_two](auto& z, const auto& phase) {
+        z = root_two * (z + phase).cos();
+      });
       return;
     }
   }
@@ -248,7 +266,7 @@ void RandomFeatureMap::features_from_weights(ConstRowRef<T> X, const RowMatrix<T
   require(out.rows() == X.rows() && out.cols() == W.rows(), "out",
           "expected shape (X.rows(), W.rows())");
   if (out.rows() == 0 || out.cols() == 0) return;
-  blas::gemm_rowmajor(false, true, static_cast<T>(input_scale_), X, W, T(0), out);
+  preactivations<T>(X, W, static_cast<T>(input_scale_), out, n_threads);
   activate<T>(out, b, n_threads);
 }
 

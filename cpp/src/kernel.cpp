@@ -10,6 +10,7 @@
 
 #include "scalinglab/blas.hpp"
 #include "scalinglab/errors.hpp"
+#include "scalinglab/preactivation.hpp"
 
 namespace scalinglab {
 namespace {
@@ -46,7 +47,7 @@ void symmetric_scaled_copy(const RowMatrix<T>& upper, T scale, RowMatrix<T>& out
   }
 }
 
-// Flops of one BLAS call between two polls: ~0.2 s at the 100 GFLOP/s of two cores, so Ctrl-C
+// Flops of one update between two polls: ~0.2 s at the 100 GFLOP/s of two cores, so Ctrl-C
 // is answered within about a second even when one block's update of a huge Gram is long.
 constexpr double kFlopsPerPoll = 2e10;
 
@@ -55,8 +56,11 @@ Index panel_count(double flops, Index rows) {
   return static_cast<Index>(std::max(1.0, std::min(wanted, static_cast<double>(rows) / 256.0)));
 }
 
-// K (upper triangle) += phi phi^T, in row panels of K when the update is long: the diagonal
-// block of a panel by syrk, the rest of its rows by gemm, polling in between.
+// K (upper triangle) += phi phi^T, in row panels of K when the update is long, polling in
+// between. accumulate_products continues each entry's FMA chain over the features from the
+// stored sum (not BLAS syrk: its summation order changes with the kernel OpenBLAS picks, the
+// thread split and the block boundaries), so K at width N is the same chain over features
+// 0 .. N-1 for any block size, checkpoint list, thread count or CPU.
 template <class T, class Block>
 void accumulate_gram(const Block& phi, RowMatrix<T>& K, const RunControl& control) {
   const Index n = phi.rows();
@@ -65,15 +69,12 @@ void accumulate_gram(const Block& phi, RowMatrix<T>& K, const RunControl& contro
   for (Index r0 = 0; r0 < n; r0 += height) {
     if (r0 > 0) control.poll();
     const Index h = std::min(height, n - r0);
-    blas::syrk_rowmajor_upper(T(1), phi.middleRows(r0, h), T(1), K.block(r0, r0, h, h));
-    if (r0 + h < n)
-      blas::gemm_rowmajor(false, true, T(1), phi.middleRows(r0, h),
-                          phi.middleRows(r0 + h, n - r0 - h), T(1),
-                          K.block(r0, r0 + h, h, n - r0 - h));
+    accumulate_products<T>(phi.middleRows(r0, h), phi.middleRows(r0, n - r0),
+                           K.block(r0, r0, h, n - r0), true, control.threads());
   }
 }
 
-// cross (m, n) += phi_z phi_x^T, in row panels when long.
+// cross (m, n) += phi_z phi_x^T (the same chains), in row panels when long.
 template <class T, class BlockZ, class BlockX>
 void accumulate_cross(const BlockZ& phi_z, const BlockX& phi_x, RowMatrix<T>& cross,
                       const RunControl& control) {
@@ -84,8 +85,8 @@ void accumulate_cross(const BlockZ& phi_z, const BlockX& phi_x, RowMatrix<T>& cr
   for (Index r0 = 0; r0 < m; r0 += height) {
     if (r0 > 0) control.poll();
     const Index h = std::min(height, m - r0);
-    blas::gemm_rowmajor(false, true, T(1), phi_z.middleRows(r0, h), phi_x, T(1),
-                        cross.middleRows(r0, h));
+    accumulate_products<T>(phi_z.middleRows(r0, h), phi_x, cross.middleRows(r0, h), false,
+                           control.threads());
   }
 }
 

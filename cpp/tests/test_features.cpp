@@ -1,11 +1,13 @@
 // Unit tests of features.hpp: activation names, weight streams independent of range and threads,
 // explicit features against the definition, block sizes.
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 
 #include "check.hpp"
 #include "scalinglab/features.hpp"
+#include "scalinglab/preactivation.hpp"
 #include "scalinglab/random.hpp"
 
 using namespace scalinglab;
@@ -87,6 +89,53 @@ int main() {
   CHECK(phases.minCoeff() >= 0.0 && phases.maxCoeff() < 2 * M_PI && phases.maxCoeff() > 6.0);
   RandomFeatureMap(3, 10, Activation::kCos, 4).phases<double>(0, 10, phases);
   CHECK(phases.isZero());
+
+  // Pre-activations: every entry is the scalar std::fma chain, at every SIMD level, for shapes
+  // with edge tiles in both directions and k blocks (d = 1100 > the kernels' k block).
+  {
+    bool exact = true, accumulated = true;
+    for (Index d_in : {1, 13, 1100}) {
+      RowMatrix<double> A(23, d_in), B(37, d_in);
+      random::fill_normal(6, random::kStreamUser, 0, A.data(), static_cast<std::size_t>(A.size()));
+      random::fill_normal(7, random::kStreamUser, 0, B.data(), static_cast<std::size_t>(B.size()));
+      RowMatrix<double> reference(23, 37);
+      for (Index i = 0; i < 23; ++i)
+        for (Index j = 0; j < 37; ++j) {
+          double acc = 0;
+          for (Index k = 0; k < d_in; ++k) acc = std::fma(A(i, k), B(j, k), acc);
+          reference(i, j) = acc * 0.3;
+        }
+      const RowMatrix<float> Af = A.cast<float>(), Bf = B.cast<float>();
+      RowMatrix<float> reference_f(23, 37);
+      for (Index i = 0; i < 23; ++i)
+        for (Index j = 0; j < 37; ++j) {
+          float acc = 0;
+          for (Index k = 0; k < d_in; ++k) acc = std::fma(Af(i, k), Bf(j, k), acc);
+          reference_f(i, j) = acc * 0.3f;
+        }
+      for (auto level : {SimdLevel::kGeneric, SimdLevel::kAvx2, SimdLevel::kAvx512}) {
+        for (int threads : {1, 3}) {
+          RowMatrix<double> Z(23, 40);
+          Z.setConstant(-1.0);
+          preactivations<double>(A, B, 0.3, Z.leftCols(37), threads, level);
+          exact = exact && Z.leftCols(37) == reference && (Z.col(38).array() == -1.0).all();
+          RowMatrix<float> Zf(23, 37);
+          preactivations<float>(Af, Bf, 0.3f, Zf, threads, level);
+          exact = exact && Zf == reference_f;
+          // The chain continued over two column blocks of A and B is the chain over all.
+          RowMatrix<double> C = RowMatrix<double>::Zero(23, 37);
+          const Index half = d_in / 2;
+          accumulate_products<double>(A.leftCols(half), B.leftCols(half), C, false, threads, level);
+          accumulate_products<double>(A.rightCols(d_in - half), B.rightCols(d_in - half), C, false,
+                                      threads, level);
+          accumulated = accumulated && (0.3 * C.array() == reference.array()).all();
+        }
+      }
+    }
+    CHECK(exact);
+    CHECK(accumulated);
+    std::printf("pre-activation kernel: %s\n", simd_level_name(default_simd_level()));
+  }
 
   // Block sizes: 4096 for small inputs, ~64 MiB of blocks for large ones, never below 256.
   CHECK(default_block_size(20, 10, 8) == 4096);

@@ -143,7 +143,10 @@ def learning_curve(
         Gaussian law (dimension E N + 1) instead of psi in R^M. Neither changes the law of the
         results, only which random numbers produce them.
     n_threads : int
-        Threads for the core (0 = all cores). Results do not depend on it.
+        Threads for the core (0 = all cores). The random draws do not depend on it; the losses
+        agree to ~1e-14 relative across thread counts and BLAS kernels (LAPACK's and BLAS's
+        summation order does), and are bit-identical for the same n_threads on the same machine
+        (ARCHITECTURE.md, "Reproducibility guarantees").
     progress : bool or None
         Show a tqdm progress bar (True), never (False), or automatically (None: for long sweeps,
         at least 40 curves, on a terminal or notebook).

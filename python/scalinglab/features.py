@@ -5,9 +5,11 @@ A :class:`RandomFeatures` map sends x in R^d to the N features
     phi_j(x) = sigma(w_j . x / (lengthscale * sqrt(d)) + b_j),    j = 0 .. N-1,
 
 where w_j ~ N(0, I_d) is row j of a weight matrix W that is never stored: entry (j, i) of W is
-normal number j*d + i of a Philox4x32-10 stream keyed by the map's seed (``scalinglab._core``), so
-feature j is the same whatever block, start/stop or ``n_threads`` it is computed with, and the map
-with N' < N features is a prefix of the map with N. The phases are b_j = 0, except for the
+normal number j*d + i of a Philox4x32-10 stream keyed by the map's seed (``scalinglab._core``), and
+the pre-activation w_j . x_i is one fused-multiply-add chain over the d inputs (the core's own
+kernel, not BLAS), so phi_j(x_i) is bit-identical whatever block, start/stop range, other rows of
+X, ``n_threads``, BLAS kernel or CPU (AVX2, AVX-512) it is computed with, and the map with N' < N
+features is a prefix of the map with N. The phases are b_j = 0, except for the
 ``fourier`` activation where b_j = 2 pi u_j with u_j uniform (a second Philox stream).
 
 Activations and the N -> infinity limit of the Gram (see :mod:`scalinglab.kernels`; u = x /
@@ -29,8 +31,11 @@ fourier    sqrt(2) cos(z + b_j)            exp(-|x - y|^2 / (2 d lengthscale^2))
 without phases are the two halves of the same construction (their kernels add up to the RBF).
 
 Gram matrices are accumulated block by block in the compiled core: each block of features is
-generated (Philox, parallel), multiplied in by BLAS gemm, activated in place, and added to
-K with syrk (K = Phi(X) Phi(X)^T) or gemm (K = Phi(X) Phi(Y)^T). Memory is O(n^2 + n * block),
+generated (Philox, parallel), its pre-activations computed, activated in place, and added to
+K = Phi(X) Phi(X)^T (upper triangle) or Phi(X) Phi(Y)^T, each entry one FMA chain over the
+features continued from block to block; so every Gram is bit-identical for any block size,
+checkpoint list, ``n_threads``, row subset or CPU, and ``gram(X, checkpoints=[.., N, ..])[N]``
+equals the Gram of the map with N features bit for bit. Memory is O(n^2 + n * block),
 never O(n N). The Grams at a whole grid of widths N1 < N2 < ... come from one pass: the blocks
 are split at the checkpoints and a scaled copy of the running sum is taken there.
 """
@@ -97,9 +102,9 @@ class RandomFeatures:
         module docstring for the functions and their infinite-width kernels).
     rng : None, int or numpy.random.Generator
         Source of the 64-bit Philox key of W (and of the phases b). The same int gives the same
-        features on every machine and for any ``n_threads``.
+        features, bit for bit, on every x86-64 machine and for any ``n_threads``.
     dtype : {"float64", "float32"}
-        Precision of the features and Grams. float32 runs on sgemm/ssyrk (about twice as fast).
+        Precision of the features and Grams. float32 runs twice as many SIMD lanes (about twice as fast).
     lengthscale : float
         Pre-activations are w . x / (lengthscale sqrt(d)); for ``fourier`` the kernel is the RBF
         exp(-|x - y|^2 / (2 d lengthscale^2)). Must be > 0; default 1.
@@ -219,7 +224,7 @@ class RandomFeatures:
             Inputs (converted to ``dtype``; must be finite).
         start, stop : int
             Feature range, 0 <= start < stop <= n_features (stop=None: n_features). Feature j is
-            identical whatever range it is computed in.
+            bit-identical whatever range, rows of X, ``n_threads`` or CPU it is computed with.
         n_threads : int
             Threads (0 = all cores).
 
@@ -269,13 +274,14 @@ class RandomFeatures:
         ----------
         X : array_like, shape (n, d)
         Y : array_like, shape (m, d), optional
-            None means Y = X: K is symmetric and accumulated with syrk (half the flops).
+            None means Y = X: K is symmetric and only its upper triangle is accumulated (half
+            the flops).
         checkpoints : sequence of int, optional
             Strictly increasing widths N1 < N2 < ... <= n_features. All Grams come from one pass
             over the first max(checkpoints) features. Default: N = n_features only.
         n_threads : int
-            Threads for BLAS and the feature generation (0 = all cores); the result does not
-            depend on it beyond floating-point summation order.
+            Threads (0 = all cores). The result is bit-identical for any value (and any block
+            size, checkpoint list or CPU); K[i, k] depends only on x_i, y_k and the features.
         progress : bool or None
             A tqdm progress bar: True, False, or None (automatic: for passes of more than
             ~2e10 flops, on a terminal or notebook).

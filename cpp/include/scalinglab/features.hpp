@@ -8,7 +8,9 @@
 /// number j * d + i of (seed, kStreamFeatureWeights), and b_j = 2 pi u_j with u_j uniform number j
 /// of (seed, kStreamFeaturePhases) for the `fourier` activation (b_j = 0 otherwise). W is never
 /// stored: any block of rows is regenerated on demand, by any number of threads, with the same
-/// values, so feature j does not depend on the block size, the block boundaries or n_threads.
+/// values, and the pre-activation w_j . x is one FMA chain (preactivation.hpp), so feature j
+/// of input x is bit-identical whatever the block size, the block boundaries, the start/stop
+/// range, the other rows of X, n_threads, the BLAS library or the CPU (AVX2, AVX-512).
 ///
 /// Activations (sigma): linear z, relu max(z, 0), erf, tanh, cos, sin, and `fourier`:
 /// sqrt(2) cos(z + b_j), the random Fourier features of Rahimi & Recht (NIPS 2007) whose kernel
@@ -74,8 +76,10 @@ class RandomFeatureMap {
   void phases(std::uint64_t start, std::uint64_t stop, Vector<T>& out) const;
 
   /// Features of X given the weight rows W of features [first, first + W.rows()):
-  /// out = sigma(X W^T * input_scale + b). Calls BLAS (never inside an OpenMP region), then
-  /// applies sigma in parallel over rows.
+  /// out = sigma(X W^T * input_scale + b). The pre-activations come from preactivations()
+  /// (preactivation.hpp): entry (i, j) is one FMA chain over k, so it is bit-identical for any
+  /// number of rows of X, any block of features, any thread count and any SIMD level; then
+  /// sigma is applied in parallel over rows (element-wise, so the same holds for out).
   /// \param X (n, d) inputs
   /// \param W (B, d) rows of the weight matrix, from weights()
   /// \param b (B) phases, from phases() (only read for `fourier`)

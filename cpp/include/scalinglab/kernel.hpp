@@ -4,9 +4,13 @@
 ///
 /// Streamed Grams. For a RandomFeatureMap with features phi_j, the Gram at width N is
 ///     K_N(x, y) = (1/N) sum_{j < N} phi_j(x) phi_j(y).
-/// streamed_grams() generates the features in blocks (weights from Philox, pre-activations by
-/// gemm, activation in place) and accumulates Phi(X) Phi(X)^T with syrk and Phi(Z) Phi(X)^T with
-/// gemm; the feature matrix is never stored (memory O(n^2 + n * block)). Blocks are split at the
+/// streamed_grams() generates the features in blocks (weights from Philox, pre-activations and
+/// activation, features.hpp) and accumulates Phi(X) Phi(X)^T (upper triangle) and
+/// Phi(Z) Phi(X)^T with accumulate_products (preactivation.hpp): each entry is one FMA chain over
+/// the features, continued from block to block, so the Grams are bit-identical for any block
+/// size, checkpoint list, thread count, row subset or CPU, and the snapshot at checkpoint N is
+/// the Gram of the first N features bit for bit. The feature matrix is never stored (memory
+/// O(n^2 + n * block)). Blocks are split at the
 /// checkpoints, where a scaled (and symmetrised) copy of the running sum is taken, so the Grams
 /// at every N in a grid cost one pass to the largest N.
 ///
@@ -41,7 +45,7 @@ struct StreamedGrams {
 /// One pass over the features [0, checkpoints.back()) of `map`.
 /// \param X (n, d) inputs of the symmetric Gram (and the columns of the cross Gram)
 /// \param Z (m, d) inputs of the rows of the cross Gram; m = 0 for none
-/// \param with_gram whether to accumulate Phi(X) Phi(X)^T (syrk)
+/// \param with_gram whether to accumulate Phi(X) Phi(X)^T
 /// \param checkpoints strictly increasing widths in [1, map.n_features()]; empty = {n_features}
 /// \param block_size features per block (0 = default_block_size)
 /// Memory: the running sums (n^2 [+ m n]) + one snapshot per earlier checkpoint + the feature
