@@ -19,6 +19,12 @@
 ///   - kStreamWishart: Wishart shortcut draws (Bartlett factor entry (i, j) is normal
 ///     i (i - 1) / 2 + j; Gaussian rows j * M ..); the chi-square rejection loops use the
 ///     sub-stream kStreamWishart | 2^32 for their uniforms, under keys derive_seed(seed, i).
+///   - kStreamLatentData: sample s of the latent power-law model (latent.hpp) is the M normal
+///     numbers s * M .. s * M + M - 1 (scaled by sqrt(lambda_I)), so sample s is the same for
+///     any number of samples P, block size or n_threads.
+///   - kStreamLatentTest: held-out samples of the latent model, laid out like kStreamLatentData.
+///   - kStreamLatentNoise: label noise of latent training sample s is normal number s.
+///   - kStreamLatentTeacher: coordinate I of a drawn latent teacher w is normal number I.
 ///   - kStreamUser and above: free for embedding programs.
 #include <cstddef>
 #include <cstdint>
@@ -33,6 +39,10 @@ enum Stream : std::uint64_t {
   kStreamNoise = 4,
   kStreamSgd = 5,
   kStreamWishart = 6,
+  kStreamLatentData = 7,
+  kStreamLatentTest = 8,
+  kStreamLatentNoise = 9,
+  kStreamLatentTeacher = 10,
   kStreamUser = 1024,
 };
 
