@@ -8,12 +8,13 @@ frontiers.
 
 from __future__ import annotations
 
-from scalinglab import fit, kernels, plot, sgd_theory, solvers, spectra, theory
+from scalinglab import fit, kernels, latent, plot, sgd_theory, solvers, spectra, theory
 from scalinglab._native import LinAlgError
 from scalinglab.dynamics import kernel_learning_curve, learning_curve
 from scalinglab.estimators import RandomFeatureRidge
 from scalinglab.features import ACTIVATIONS, RandomFeatures
 from scalinglab.fit import PowerLawFit, fit_power_law
+from scalinglab.latent import LatentPowerLawTask, latent_learning_curve, latent_test_loss
 from scalinglab.kernels import (
     arccos_kernel,
     arcsin_kernel,
@@ -38,6 +39,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS",
+    "LatentPowerLawTask",
     "LinAlgError",
     "LinearGaussianTask",
     "PowerLawFit",
@@ -59,6 +61,9 @@ __all__ = [
     "kernel_learning_curve",
     "kernel_spectrum",
     "kernels",
+    "latent",
+    "latent_learning_curve",
+    "latent_test_loss",
     "learning_curve",
     "learning_curve_theory",
     "linear_kernel",

@@ -551,15 +551,26 @@ def latent_continuum_loss(task, N, P, ridge=0.0) -> pd.DataFrame:
 
 
 def _loss_at(task, n, p, log_ridges):
-    frame = latent_test_loss(task, n, p, np.exp(log_ridges))
-    return frame["test_loss"].to_numpy()
+    """latent_test_loss at one (n, p) and several ridges, without building a table."""
+    ridges = np.exp(np.asarray(log_ridges, dtype=np.float64))
+    if not (math.isinf(n) or math.isinf(p)) and min(n, p) >= task.M:
+        return latent_test_loss(task, n, p, ridges)["test_loss"].to_numpy()
+    linear = task.as_linear()
+    size = ridges.size
+    _, test, _ = _engine.ridge_errors(
+        np.ascontiguousarray(linear.spectrum), np.ascontiguousarray(linear.target_power),
+        _NO_MULTIPLICITY, np.full(size, float(n)), np.full(size, float(p)),
+        np.ascontiguousarray(mrs_to_bap_ridge(ridges, np.full(size, float(n)),
+                                              np.full(size, float(p)), task.M)),
+        noise=task.noise, ensemble=1.0)
+    return np.asarray(test)
 
 
 def latent_optimal_ridge(task, N, P, *, ridge_range=(1e-9, 1e4)) -> pd.DataFrame:
     """The ridge gamma* that minimises :func:`latent_test_loss` at each (N, P), and the loss there.
 
-    A scan of 49 ridges log-spaced over ``ridge_range`` brackets the minimum; golden-section
-    search in log gamma refines it to 1e-7 relative in gamma. For alpha = 1 in the continuum,
+    A scan of 33 ridges log-spaced over ``ridge_range`` brackets the minimum; golden-section
+    search in log gamma refines it to 1e-6 relative in gamma. For alpha = 1 in the continuum,
     gamma* = (pi/2)^2 lambda_+ / M at N = P (independent of N), with L_opt = 2 L(inf, N) (digest
     1(b)6).
 
@@ -574,7 +585,7 @@ def latent_optimal_ridge(task, N, P, *, ridge_range=(1e-9, 1e4)) -> pd.DataFrame
     lo_r, hi_r = (real_number(v, "ridge_range", minimum=0.0, strict=True) for v in ridge_range)
     if not lo_r < hi_r:
         raise ValueError(f"`ridge_range`: expected (low, high) with low < high, got {ridge_range}")
-    scan = np.linspace(math.log(lo_r), math.log(hi_r), 49)
+    scan = np.linspace(math.log(lo_r), math.log(hi_r), 33)
     golden = (math.sqrt(5) - 1) / 2
     ridges, losses, interior = [], [], []
     for ni, pi in zip(n, p):
@@ -588,7 +599,7 @@ def latent_optimal_ridge(task, N, P, *, ridge_range=(1e-9, 1e4)) -> pd.DataFrame
         a, c = scan[i - 1], scan[i + 1]
         x1, x2 = c - golden * (c - a), a + golden * (c - a)
         f1, f2 = _loss_at(task, ni, pi, np.array([x1, x2]))
-        while c - a > 1e-7:
+        while c - a > 1e-6:
             if f1 < f2:
                 c, x2, f2 = x2, x1, f1
                 x1 = c - golden * (c - a)
@@ -653,12 +664,12 @@ def latent_equiparameterization(task, compute, *, sizes_per_decade=8, span=100.0
     # The frontier helper interpolates each size across computes; here every C has its own
     # sizes, so the table is indexed by the size ratio N / sqrt(C) (shared by every C) and
     # mapped back.
-    ratio_table = table.assign(ratio=np.round(np.log10(table["N"] / np.sqrt(table["compute"])),
-                                              9))
+    ratio_table = table.assign(
+        ratio=10.0 ** np.round(np.log10(table["N"] / np.sqrt(table["compute"])), 9))
     frontier = compute_optimal_frontier(ratio_table, size="ratio", compute="compute",
                                         loss="test_loss", computes=computes)
-    frontier = frontier.rename(columns={"ratio": "log10_N_over_sqrt_C"})
-    frontier["N"] = np.sqrt(frontier["compute"]) * 10.0 ** frontier["log10_N_over_sqrt_C"]
+    frontier = frontier.rename(columns={"ratio": "N_over_sqrt_C"})
+    frontier["N"] = np.sqrt(frontier["compute"]) * frontier["N_over_sqrt_C"]
     frontier["P"] = frontier["compute"] / frontier["N"]
     return check_schema(table), frontier
 
