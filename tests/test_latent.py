@@ -369,3 +369,23 @@ def test_learning_curve_engines_accept_the_task():
         latent_test_loss(task, 10, 10, -1.0)
     with pytest.raises(ValueError, match="`activation`"):
         latent_learning_curve(task, 10, 10, activation="gelu")
+
+
+def test_latent_plots_draw():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from scalinglab import plot
+
+    task = LatentPowerLawTask(1.0, 200)
+    theory = latent_test_loss(task, 400, np.geomspace(20, 1000, 30))
+    sim = pd.DataFrame({"P": [50.0, 50.0], "test_loss": [1e-4, 1.2e-4], "seed": [0, 1]})
+    ax = plot.plot_latent_learning_curve(sim, theory, vary="P", M=200)
+    assert len(ax.lines) >= 2
+    ax = plot.plot_feature_spectrum({"relu": np.geomspace(1, 1e-4, 50)}, M=20,
+                                    latent=task.spectrum[:50] / 200)
+    assert len(ax.lines) == 3
+    table = pd.DataFrame({"N": [10.0, 100.0, 1000.0], "P": [1000.0, 100.0, 10.0],
+                          "compute": [1e4] * 3, "test_loss": [2.0, 1.0, 2.0]})
+    ax = plot.plot_equiparameterization(table)
+    assert ax.get_xlabel().startswith("N")
