@@ -19,6 +19,8 @@
 ///   - kStreamWishart: Wishart shortcut draws (Bartlett factor entry (i, j) is normal
 ///     i (i - 1) / 2 + j; Gaussian rows j * M ..); the chi-square rejection loops use the
 ///     sub-stream kStreamWishart | 2^32 for their uniforms, under keys derive_seed(seed, i).
+///   - kStreamBootstrap: resample b of a bootstrap draws its G groups from uniforms
+///     b * G .. b * G + G - 1 (scaling_fit.hpp, bootstrap_counts).
 ///   - kStreamLatentData: sample s of the latent power-law model (latent.hpp) is the M normal
 ///     numbers s * M .. s * M + M - 1 (scaled by sqrt(lambda_I)), so sample s is the same for
 ///     any number of samples P, block size or n_threads.
@@ -39,10 +41,11 @@ enum Stream : std::uint64_t {
   kStreamNoise = 4,
   kStreamSgd = 5,
   kStreamWishart = 6,
-  kStreamLatentData = 7,
-  kStreamLatentTest = 8,
-  kStreamLatentNoise = 9,
-  kStreamLatentTeacher = 10,
+  kStreamBootstrap = 7,
+  kStreamLatentData = 8,
+  kStreamLatentTest = 9,
+  kStreamLatentNoise = 10,
+  kStreamLatentTeacher = 11,
   kStreamUser = 1024,
 };
 
