@@ -8,11 +8,7 @@ frontiers.
 
 from __future__ import annotations
 
-<<<<<<< HEAD
-from scalinglab import fit, kernels, latent, plot, sgd_theory, solvers, spectra, theory
-=======
-from scalinglab import fit, kernels, plot, scaling_laws, sgd_theory, solvers, spectra, theory
->>>>>>> main
+from scalinglab import fit, kernels, latent, plot, scaling_laws, sgd_theory, solvers, spectra, theory
 from scalinglab._native import LinAlgError
 from scalinglab.dynamics import kernel_learning_curve, learning_curve
 from scalinglab.estimators import RandomFeatureRidge
@@ -51,11 +47,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS",
-<<<<<<< HEAD
-    "LatentPowerLawTask",
-=======
     "FiniteSizeWarning",
->>>>>>> main
+    "LatentPowerLawTask",
     "LinAlgError",
     "LinearGaussianTask",
     "PowerLawFit",
