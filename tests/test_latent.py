@@ -375,17 +375,20 @@ def test_latent_plots_draw():
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     from scalinglab import plot
 
     task = LatentPowerLawTask(1.0, 200)
     theory = latent_test_loss(task, 400, np.geomspace(20, 1000, 30))
     sim = pd.DataFrame({"P": [50.0, 50.0], "test_loss": [1e-4, 1.2e-4], "seed": [0, 1]})
-    ax = plot.plot_latent_learning_curve(sim, theory, vary="P", M=200)
+    ax = plot.plot_latent_learning_curve(sim, theory, vary="P", M=200, ax=plt.subplots()[1])
     assert len(ax.lines) >= 2
     ax = plot.plot_feature_spectrum({"relu": np.geomspace(1, 1e-4, 50)}, M=20,
-                                    latent=task.spectrum[:50] / 200)
+                                    latent=task.spectrum[:50] / 200, ax=plt.subplots()[1])
     assert len(ax.lines) == 3
     table = pd.DataFrame({"N": [10.0, 100.0, 1000.0], "P": [1000.0, 100.0, 10.0],
                           "compute": [1e4] * 3, "test_loss": [2.0, 1.0, 2.0]})
-    ax = plot.plot_equiparameterization(table)
+    ax = plot.plot_equiparameterization(table, ax=plt.subplots()[1])
     assert ax.get_xlabel().startswith("N")
+    plt.close("all")
