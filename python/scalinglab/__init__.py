@@ -12,6 +12,7 @@ from scalinglab import (
     fit,
     frontier,
     kernels,
+    latent,
     optimizers,
     plot,
     results,
@@ -40,6 +41,7 @@ from scalinglab.kernels import (
     linear_kernel,
     rbf_kernel,
 )
+from scalinglab.latent import LatentPowerLawTask, latent_learning_curve, latent_test_loss
 from scalinglab.optimizers import SGD, GradientDescent, GradientFlow
 from scalinglab.results import check_schema, to_xarray
 from scalinglab.scaling_laws import (
@@ -71,6 +73,7 @@ __all__ = [
     "FiniteSizeWarning",
     "GradientDescent",
     "GradientFlow",
+    "LatentPowerLawTask",
     "LinAlgError",
     "LinearGaussianTask",
     "PowerLawFit",
@@ -101,6 +104,9 @@ __all__ = [
     "kernel_learning_curve",
     "kernel_spectrum",
     "kernels",
+    "latent",
+    "latent_learning_curve",
+    "latent_test_loss",
     "learning_curve",
     "learning_curve_theory",
     "linear_kernel",

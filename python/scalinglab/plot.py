@@ -215,3 +215,116 @@ def plot_fitter_calibration(table, *, ax=None):
     ax.set_xticklabels(labels, fontsize=7)
     ax.set_ylabel("estimate - theory exponent")
     return ax
+
+
+# ==== MRS latent power-law model (issue 10; scalinglab.latent) ====================================
+
+
+def plot_latent_learning_curve(simulation, theory, *, vary="P", M=None, ax=None):
+    """Simulated loss against N or P with the theory overlaid and the latent plateau marked.
+
+    Parameters
+    ----------
+    simulation : pandas.DataFrame or None
+        From :func:`scalinglab.latent.latent_learning_curve` (one fixed value of the other
+        resource and of the ridge); points are seed means with standard-error bars.
+    theory : pandas.DataFrame
+        From :func:`scalinglab.latent.latent_test_loss` over a fine grid of ``vary``.
+    vary : {"N", "P"}
+        The resource on the horizontal axis.
+    M : int, optional
+        Latent dimension: a vertical line where min(N, P) reaches M (plateau / zero loss).
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    if vary not in ("N", "P"):
+        raise ValueError(f"`vary`: expected 'N' or 'P', got {vary!r}")
+    ax = _axes(ax)
+    curve = theory.sort_values(vary)
+    finite = np.isfinite(curve["test_loss"]) & (curve["test_loss"] > 0)
+    ax.plot(curve[vary][finite], curve["test_loss"][finite], color="k", label="theory")
+    if simulation is not None:
+        stats = simulation.groupby(vary)["test_loss"].agg(["mean", "sem"]).reset_index()
+        ax.errorbar(stats[vary], stats["mean"], yerr=stats["sem"].fillna(0), marker="o",
+                    linestyle="none", label="simulation")
+    if M is not None:
+        ax.axvline(M, color="gray", linestyle=":", label=f"{vary} = M (plateau)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(vary)
+    ax.set_ylabel("test loss")
+    ax.legend()
+    return ax
+
+
+def plot_feature_spectrum(spectra, *, M=None, latent=None, ax=None):
+    """Rank-ordered spectra of random features against the latent power law.
+
+    Parameters
+    ----------
+    spectra : dict {label: ndarray}
+        Descending eigenvalues, e.g. from :func:`scalinglab.latent.feature_kernel_spectrum`
+        and :func:`scalinglab.latent.sampled_feature_spectrum`.
+    M : int, optional
+        Latent dimension (a vertical line: linear features have rank M).
+    latent : ndarray, optional
+        The latent spectrum lambda_I / M (the linear-feature kernel's spectrum), dashed.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax)
+    for label, values in spectra.items():
+        values = np.asarray(values)
+        rank = np.arange(1, values.size + 1)
+        keep = values > 0
+        ax.plot(rank[keep], values[keep], label=label)
+    if latent is not None:
+        latent = np.asarray(latent)
+        ax.plot(np.arange(1, latent.size + 1), latent, "k--", label="latent power law")
+    if M is not None:
+        ax.axvline(M, color="gray", linestyle=":", label="rank M")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("rank k")
+    ax.set_ylabel("eigenvalue")
+    ax.legend()
+    return ax
+
+
+def plot_equiparameterization(table, frontier=None, *, ax=None):
+    """The equiparameterization valley: optimal-ridge loss against N / sqrt(C) at fixed C = N P.
+
+    Parameters
+    ----------
+    table, frontier : pandas.DataFrame
+        From :func:`scalinglab.latent.latent_equiparameterization`.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax)
+    for compute, group in table.groupby("compute"):
+        group = group.sort_values("N")
+        ax.plot(group["N"] / np.sqrt(compute), group["test_loss"], marker=".",
+                label=f"C = {compute:.3g}")
+    if frontier is not None:
+        ax.plot(frontier["N"] / np.sqrt(frontier["compute"]), frontier["test_loss"], "k*",
+                markersize=10, label="optimum")
+    ax.axvline(1.0, color="gray", linestyle=":")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("N / sqrt(N P)")
+    ax.set_ylabel("test loss at the optimal ridge")
+    ax.legend()
+    return ax
+
+
+# ==== end of the MRS latent section ===============================================================

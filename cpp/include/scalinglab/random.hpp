@@ -21,6 +21,12 @@
 ///     sub-stream kStreamWishart | 2^32 for their uniforms, under keys derive_seed(seed, i).
 ///   - kStreamBootstrap: resample b of a bootstrap draws its G groups from uniforms
 ///     b * G .. b * G + G - 1 (scaling_fit.hpp, bootstrap_counts).
+///   - kStreamLatentData: sample s of the latent power-law model (latent.hpp) is the M normal
+///     numbers s * M .. s * M + M - 1 (scaled by sqrt(lambda_I)), so sample s is the same for
+///     any number of samples P, block size or n_threads.
+///   - kStreamLatentTest: held-out samples of the latent model, laid out like kStreamLatentData.
+///   - kStreamLatentNoise: label noise of latent training sample s is normal number s.
+///   - kStreamLatentTeacher: coordinate I of a drawn latent teacher w is normal number I.
 ///   - kStreamUser and above: free for embedding programs.
 #include <cstddef>
 #include <cstdint>
@@ -36,6 +42,10 @@ enum Stream : std::uint64_t {
   kStreamSgd = 5,
   kStreamWishart = 6,
   kStreamBootstrap = 7,
+  kStreamLatentData = 8,
+  kStreamLatentTest = 9,
+  kStreamLatentNoise = 10,
+  kStreamLatentTeacher = 11,
   kStreamUser = 1024,
 };
 
