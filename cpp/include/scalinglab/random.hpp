@@ -19,6 +19,13 @@
 ///   - kStreamWishart: Wishart shortcut draws (Bartlett factor entry (i, j) is normal
 ///     i (i - 1) / 2 + j; Gaussian rows j * M ..); the chi-square rejection loops use the
 ///     sub-stream kStreamWishart | 2^32 for their uniforms, under keys derive_seed(seed, i).
+///   - kStreamMlpWeights / kStreamMlpBiases (mlp.hpp): weight (i, j) of layer l (from unit i to
+///     unit j) is normal number i * 2^32 + j of sub-stream kStreamMlpWeights | (l << 32), bias j
+///     uniform number j of kStreamMlpBiases | (l << 32); a narrower network is a prefix.
+///   - kStreamMlpData: online sample s of a composite task (mlp.hpp) uses input numbers
+///     s * d .. s * d + d - 1; kStreamMlpTrainSet the same for a fixed training set;
+///     kStreamMlpOrder: epoch e's order of a fixed set is the argsort of uniforms e * P ..;
+///     kStreamMlpEval: the evaluation set (under the evaluation key, shared by all networks).
 ///   - kStreamUser and above: free for embedding programs.
 #include <cstddef>
 #include <cstdint>
@@ -33,6 +40,12 @@ enum Stream : std::uint64_t {
   kStreamNoise = 4,
   kStreamSgd = 5,
   kStreamWishart = 6,
+  kStreamMlpWeights = 7,
+  kStreamMlpBiases = 8,
+  kStreamMlpData = 9,
+  kStreamMlpTrainSet = 10,
+  kStreamMlpOrder = 11,
+  kStreamMlpEval = 12,
   kStreamUser = 1024,
 };
 
