@@ -8,7 +8,7 @@ frontiers.
 
 from __future__ import annotations
 
-from scalinglab import fit, kernels, plot, sgd_theory, solvers, spectra, theory
+from scalinglab import fit, kernels, plot, resource, sgd_theory, solvers, spectra, theory
 from scalinglab._native import LinAlgError
 from scalinglab.dynamics import kernel_learning_curve, learning_curve
 from scalinglab.estimators import RandomFeatureRidge
@@ -21,6 +21,7 @@ from scalinglab.kernels import (
     linear_kernel,
     rbf_kernel,
 )
+from scalinglab.resource import CompositeTask, MLPTraining, Subtask, resource_experiment
 from scalinglab.solvers import eigh, eigvalsh, ridge_path, ridge_weights
 from scalinglab.spectra import kernel_spectrum, spectrum_exponent
 from scalinglab.tasks import LinearGaussianTask, PowerLawTask
@@ -44,6 +45,11 @@ __all__ = [
     "PowerLawTask",
     "RandomFeatureRidge",
     "RandomFeatures",
+    "CompositeTask",
+    "MLPTraining",
+    "Subtask",
+    "resource",
+    "resource_experiment",
     "TruncationWarning",
     "__version__",
     "arccos_kernel",
