@@ -8,7 +8,7 @@ frontiers.
 
 from __future__ import annotations
 
-from scalinglab import fit, kernels, plot, resource, sgd_theory, solvers, spectra, theory
+from scalinglab import fit, kernels, plot, resource, scaling_laws, sgd_theory, solvers, spectra, theory
 from scalinglab._native import LinAlgError
 from scalinglab.dynamics import kernel_learning_curve, learning_curve
 from scalinglab.estimators import RandomFeatureRidge
@@ -22,10 +22,18 @@ from scalinglab.kernels import (
     rbf_kernel,
 )
 from scalinglab.resource import CompositeTask, MLPTraining, Subtask, resource_experiment
+from scalinglab.scaling_laws import (
+    fit_envelope,
+    fit_isoflop,
+    fit_scaling_law,
+    fitter_calibration,
+    load_runs_csv,
+)
 from scalinglab.solvers import eigh, eigvalsh, ridge_path, ridge_weights
 from scalinglab.spectra import kernel_spectrum, spectrum_exponent
 from scalinglab.tasks import LinearGaussianTask, PowerLawTask
 from scalinglab.theory import (
+    FiniteSizeWarning,
     TruncationWarning,
     bottleneck_exponents,
     compute_optimal,
@@ -39,6 +47,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS",
+    "FiniteSizeWarning",
     "LinAlgError",
     "LinearGaussianTask",
     "PowerLawFit",
@@ -60,7 +69,13 @@ __all__ = [
     "eigh",
     "eigvalsh",
     "fit",
+    "fit_envelope",
+    "fit_isoflop",
     "fit_power_law",
+    "fit_scaling_law",
+    "fitter_calibration",
+    "load_runs_csv",
+    "scaling_laws",
     "infinite_width_kernel",
     "kernel_learning_curve",
     "kernel_spectrum",

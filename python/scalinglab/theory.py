@@ -62,6 +62,7 @@ from scalinglab.tasks import PowerLawTask, as_linear_task
 __all__ = [
     "BottleneckExponents",
     "ComputeOptimalExponents",
+    "FiniteSizeWarning",
     "OnePointSolution",
     "TruncationWarning",
     "bottleneck_exponents",
@@ -82,6 +83,40 @@ _TRUNCATION_TOLERANCE = 0.01
 
 class TruncationWarning(UserWarning):
     """The M-mode power-law task is too short to stand for the infinite power law here."""
+
+
+class FiniteSizeWarning(UserWarning):
+    """A theory is used outside the regime where it is accurate (docs/theory-finite-size.md)."""
+
+
+# Below this finite N or P the uncorrected DMFT misses O(1/N), O(1/P) terms of several percent.
+_FINITE_SIZE_WARN_BELOW = 50
+
+
+def _finite_size_mode(finite_size, method="gf", ensemble=1.0) -> str | None:
+    if finite_size not in (None, "leading"):
+        raise ValueError(f"`finite_size`: expected None (the DMFT) or 'leading', got {finite_size!r}")
+    if finite_size == "leading" and method != "gf":
+        raise ValueError("`finite_size`: 'leading' is derived for gradient flow (method='gf')")
+    if finite_size == "leading" and ensemble != 1.0:
+        raise ValueError("`finite_size`: 'leading' is derived for a single model (ensemble=1)")
+    return finite_size
+
+
+def _finite_size_sides(N: float, P: float) -> None:
+    if math.isfinite(N) and math.isfinite(P):
+        raise ValueError("`finite_size`: 'leading' is derived with one finite side (N finite and "
+                         f"P = inf, or P finite and N = inf); got N={N:g}, P={P:g}")
+
+
+def _warn_finite_size(finite_size, Ns, Ps) -> None:
+    finite = [x for x in list(Ns) + list(Ps) if math.isfinite(x)]
+    if finite_size is None and finite and min(finite) <= _FINITE_SIZE_WARN_BELOW:
+        warnings.warn(
+            f"N or P = {min(finite):g} <= {_FINITE_SIZE_WARN_BELOW}: the DMFT / deterministic "
+            "equivalent drops an O(1/N), O(1/P) term (a few percent of the loss here); use "
+            "finite_size='leading' (one finite side) or see docs/theory-finite-size.md.",
+            FiniteSizeWarning, stacklevel=3)
 
 
 # ---- argument checks ------------------------------------------------------------------------
@@ -288,7 +323,7 @@ def one_point(task, N, P, s) -> OnePointSolution:
 
 def learning_curve_theory(task, N, P, t, *, method: str = "gf", learning_rate: float | None = None,
                           ensemble=1, talbot_nodes: int = 16, truncation: str = "warn",
-                          n_threads: int = 0) -> pd.DataFrame:
+                          n_threads: int = 0, finite_size: str | None = None) -> pd.DataFrame:
     """DMFT test and train loss of the linear random-feature model at each time.
 
     Solves BAP's (arXiv 2402.01092) one-point equations (B4-B8 of the project's theory digest)
@@ -326,6 +361,12 @@ def learning_curve_theory(task, N, P, t, *, method: str = "gf", learning_rate: f
         (the tail correction, see the module notes).
     n_threads : int
         Threads over times (0 = all cores). Results do not depend on it.
+    finite_size : {None, "leading"}
+        None: the DMFT (exact in the proportional limit). "leading": add the O(1/N) (P = inf)
+        or O(1/P) (N = inf) term the DMFT drops (real-Gaussian resolvent correction, see
+        :mod:`scalinglab.theory_finite_size` and docs/theory-finite-size.md); gradient flow,
+        ensemble 1, one finite side only. With None, a :class:`FiniteSizeWarning` is raised
+        when a finite N or P is <= 50.
 
     Returns
     -------
@@ -361,6 +402,7 @@ def learning_curve_theory(task, N, P, t, *, method: str = "gf", learning_rate: f
         raise ValueError(f"`talbot_nodes`: expected 4..64 (about 16), got {nodes}")
     threads = n_threads_arg(n_threads)
     mode = _truncation_mode(truncation, task)
+    correct = _finite_size_mode(finite_size, method, E) == "leading"
     check = mode == "warn" and isinstance(task, PowerLawTask)
     optimizer = method
     modes = _mode_arrays(task, _curve_kappa_floor(times, optimizer, eta, nodes)
@@ -371,6 +413,9 @@ def learning_curve_theory(task, N, P, t, *, method: str = "gf", learning_rate: f
         for n_samples in Ps:
             test, train = _curve(modes, n_features, n_samples, times, optimizer, eta, E, nodes,
                                  threads)
+            if correct:
+                test, train = _finite_size_curve(modes, n_features, n_samples, eta * times, test,
+                                                 train)
             frames.append(pd.DataFrame({
                 "N": n_features, "P": n_samples, "t": times, "train_loss": train, "test_loss": test,
             }))
@@ -383,13 +428,29 @@ def learning_curve_theory(task, N, P, t, *, method: str = "gf", learning_rate: f
                 if worst is None or change > worst[0]:
                     worst = (change, at_m, at_2m, n_features, n_samples, f"t={times.max():g}")
     _warn_truncation(task, worst)
+    _warn_finite_size(finite_size, Ns, Ps)
     return pd.concat(frames, ignore_index=True)
+
+
+def _finite_size_curve(modes, N, P, times, test, train):
+    """The DMFT curves plus the leading finite-size correction (theory_finite_size)."""
+    from scalinglab import theory_finite_size as fs
+
+    _finite_size_sides(N, P)
+    if math.isfinite(N):
+        delta = fs.width_correction(modes, N, times)
+        return test + delta, train + delta
+    if math.isfinite(P):
+        d_test, d_train = fs.sample_correction(modes, P, times)
+        return test + d_test, train + d_train
+    return test, train
 
 
 # ---- static limits -------------------------------------------------------------------------
 
 
-def static_loss(task, N, P, *, ridge=0.0, ensemble=1, truncation: str = "warn") -> pd.DataFrame:
+def static_loss(task, N, P, *, ridge=0.0, ensemble=1, truncation: str = "warn",
+                finite_size: str | None = None) -> pd.DataFrame:
     """Test and train error of linear random-feature ridge regression; ridge 0 is t -> infinity.
 
     The deterministic equivalent of Atanasov, Zavatone-Veth & Pehlevan 2024 (arXiv 2405.00592;
@@ -423,6 +484,10 @@ def static_loss(task, N, P, *, ridge=0.0, ensemble=1, truncation: str = "warn") 
     truncation : {"warn", "ignore", "extend"}
         For a PowerLawTask: warn when doubling M moves the test error by more than 1%; ignore;
         or extend the power law to M = infinity (see the module notes).
+    finite_size : {None, "leading"}
+        None: the deterministic equivalent. "leading": add the O(1/N) (P = inf) or O(1/P)
+        (N = inf) correction (docs/theory-finite-size.md); ensemble 1, one finite side; at
+        ridge 0 the finite side must be below the number of modes.
 
     Returns
     -------
@@ -437,6 +502,10 @@ def static_loss(task, N, P, *, ridge=0.0, ensemble=1, truncation: str = "warn") 
     E = _capacity(ensemble, "ensemble")
     grid_n, grid_p, grid_r = (a.ravel() for a in np.meshgrid(Ns, Ps, ridges, indexing="ij"))
     mode = _truncation_mode(truncation, task)
+    correct = _finite_size_mode(finite_size, "gf", E) == "leading"
+    if correct:
+        for n, p in zip(grid_n, grid_p):
+            _finite_size_sides(n, p)
 
     def errors(modes):
         return _engine.ridge_errors(
@@ -457,8 +526,27 @@ def static_loss(task, N, P, *, ridge=0.0, ensemble=1, truncation: str = "warn") 
             i = int(np.argmax(change))
             _warn_truncation(task, (change[i], test[i], test_2m[i], grid_n[i], grid_p[i],
                                     f"ridge={grid_r[i]:g}"))
+    if correct:
+        test, train = _finite_size_static(modes, grid_n, grid_p, grid_r, test, train)
+    _warn_finite_size(finite_size, Ns, Ps)
     return pd.DataFrame({"N": grid_n, "P": grid_p, "ridge": grid_r, "kappa": kappa,
                          "train_loss": train, "test_loss": test})
+
+
+def _finite_size_static(modes, grid_n, grid_p, grid_r, test, train):
+    from scalinglab import theory_finite_size as fs
+
+    test, train = np.array(test, dtype=np.float64), np.array(train, dtype=np.float64)
+    for i, (n, p, r) in enumerate(zip(grid_n, grid_p, grid_r)):
+        if math.isfinite(n):
+            delta = fs.width_static(modes, n, r)
+            test[i] += delta
+            train[i] += delta
+        elif math.isfinite(p):
+            d_test, d_train = fs.sample_static(modes, p, r)
+            test[i] += d_test
+            train[i] += d_train
+    return test, train
 
 
 def _static_kappa_floor(task, grid_n, grid_p, grid_r) -> float:

@@ -19,6 +19,8 @@
 ///   - kStreamWishart: Wishart shortcut draws (Bartlett factor entry (i, j) is normal
 ///     i (i - 1) / 2 + j; Gaussian rows j * M ..); the chi-square rejection loops use the
 ///     sub-stream kStreamWishart | 2^32 for their uniforms, under keys derive_seed(seed, i).
+///   - kStreamBootstrap: resample b of a bootstrap draws its G groups from uniforms
+///     b * G .. b * G + G - 1 (scaling_fit.hpp, bootstrap_counts).
 ///   - kStreamMlpWeights / kStreamMlpBiases (mlp.hpp): weight (i, j) of layer l (from unit i to
 ///     unit j) is normal number i * 2^32 + j of sub-stream kStreamMlpWeights | (l << 32), bias j
 ///     uniform number j of kStreamMlpBiases | (l << 32); a narrower network is a prefix.
@@ -40,12 +42,13 @@ enum Stream : std::uint64_t {
   kStreamNoise = 4,
   kStreamSgd = 5,
   kStreamWishart = 6,
-  kStreamMlpWeights = 7,
-  kStreamMlpBiases = 8,
-  kStreamMlpData = 9,
-  kStreamMlpTrainSet = 10,
-  kStreamMlpOrder = 11,
-  kStreamMlpEval = 12,
+  kStreamBootstrap = 7,
+  kStreamMlpWeights = 8,
+  kStreamMlpBiases = 9,
+  kStreamMlpData = 10,
+  kStreamMlpTrainSet = 11,
+  kStreamMlpOrder = 12,
+  kStreamMlpEval = 13,
   kStreamUser = 1024,
 };
 
