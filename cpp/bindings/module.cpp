@@ -29,6 +29,7 @@ PYBIND11_MODULE(_core, m) {
   sb::bind_volterra(m);
   sb::bind_scaling_fit(m);
   sb::bind_latent(m);
+  sb::bind_mlp(m);
 
 #ifdef SCALINGLAB_VERSION
   m.attr("__version__") = SCALINGLAB_VERSION;

@@ -15,6 +15,7 @@ from scalinglab import (
     latent,
     optimizers,
     plot,
+    resource,
     results,
     scaling_laws,
     sgd_scaling,
@@ -44,6 +45,7 @@ from scalinglab.kernels import (
 from scalinglab.latent import LatentPowerLawTask, latent_learning_curve, latent_test_loss
 from scalinglab.optimizers import SGD, GradientDescent, GradientFlow
 from scalinglab.results import check_schema, to_xarray
+from scalinglab.resource import CompositeTask, MLPTraining, Subtask, resource_experiment
 from scalinglab.scaling_laws import (
     fit_envelope,
     fit_isoflop,
@@ -69,6 +71,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS",
+    "CompositeTask",
     "ComputeOptimalExponents",
     "FiniteSizeWarning",
     "GradientDescent",
@@ -76,11 +79,13 @@ __all__ = [
     "LatentPowerLawTask",
     "LinAlgError",
     "LinearGaussianTask",
+    "MLPTraining",
     "PowerLawFit",
     "PowerLawTask",
     "RandomFeatureRidge",
     "RandomFeatures",
     "SGD",
+    "Subtask",
     "TruncationWarning",
     "__version__",
     "arccos_kernel",
@@ -114,6 +119,8 @@ __all__ = [
     "optimizers",
     "plot",
     "rbf_kernel",
+    "resource",
+    "resource_experiment",
     "results",
     "ridge_path",
     "ridge_test_error",

@@ -328,3 +328,99 @@ def plot_equiparameterization(table, frontier=None, *, ax=None):
 
 
 # ==== end of the MRS latent section ===============================================================
+
+
+# ---- resource model (scalinglab.resource; SLTG arXiv 2402.05164) ---------------------------
+# Appended section: plots of scalinglab.resource.resource_experiment results.
+
+__all__ += ["plot_resource_experiment", "plot_resource_losses", "plot_resource_shares"]
+
+
+def _geometric_mean(values):
+    values = np.asarray(values, dtype=float)
+    return float(np.exp(np.mean(np.log(values))))
+
+
+def plot_resource_losses(experiment, *, ax=None):
+    """Loss against width N: each subtask l_i and the composite l (geometric means over seeds,
+    seeds as faint points), with the composite power-law fit and the resource-model prediction
+    l(N) = sum_i l_i(r_i N) from the subtask laws and the widest size's shares.
+
+    Parameters
+    ----------
+    experiment : scalinglab.resource.ResourceExperiment
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    from scalinglab.resource import COMPOSITE
+
+    ax = _axes(ax)
+    table = experiment.table
+    last = table[table["t"] == table["t"].max()]
+    widths = np.sort(last["N"].unique())
+    grid = np.geomspace(widths.min(), widths.max(), 100)
+    for label in sorted(last["subtask"].unique(), key=lambda s: (s == COMPOSITE, s)):
+        rows = last[last["subtask"] == label]
+        name = "composite $\\ell$" if label == COMPOSITE else f"subtask {label}"
+        means = [_geometric_mean(rows[rows["N"] == n]["test_loss"]) for n in widths]
+        (line,) = ax.plot(widths, means, marker="o", label=name)
+        ax.plot(rows["N"], rows["test_loss"], linestyle="none", marker=".", alpha=0.3,
+                color=line.get_color())
+        if label == COMPOSITE:
+            fit = experiment.composite_fit
+            ax.plot(grid, fit(grid), linestyle="--", color=line.get_color(),
+                    label=f"fit $N^{{-{fit.exponent:.2f}\\pm{fit.exponent_stderr:.2f}}}$")
+            ax.plot(grid, experiment.predict(grid), linestyle=":", color="k",
+                    label="$\\sum_i \\ell_i(r_i N)$")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("width N")
+    ax.set_ylabel("test MSE")
+    ax.set_title(f"pooled subtask exponent {experiment.pooled_fit.exponent:.2f}")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_resource_shares(experiment, *, ax=None, hard: bool = False):
+    """Allocation shares r_i = N_i / N against width (soft shares; ``hard=True`` for argmax
+    counts), mean over seeds with the seeds' range; flat lines are homogeneous growth.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax)
+    column = "share_hard" if hard else "share"
+    table = experiment.table
+    last = table[(table["t"] == table["t"].max()) & (table["subtask"] >= 0)]
+    for label, rows in last.groupby("subtask"):
+        summary = rows.groupby("N")[column].agg(["mean", "min", "max"])
+        (line,) = ax.plot(summary.index, summary["mean"], marker="o", label=f"subtask {label}")
+        ax.fill_between(summary.index, summary["min"], summary["max"], alpha=0.2,
+                        color=line.get_color())
+    ax.set_xscale("log")
+    ax.set_xlabel("width N")
+    ax.set_ylabel(("hard" if hard else "soft") + " share $r_i$")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_resource_experiment(experiment, *, axes=None):
+    """Two panels: losses against width (per subtask and composite, with fits) and shares
+    against width. ``axes``: two matplotlib Axes (default: a new 1 x 2 figure).
+
+    Returns
+    -------
+    array of two matplotlib Axes
+    """
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        _, axes = plt.subplots(1, 2, figsize=(10, 4))
+    plot_resource_losses(experiment, ax=axes[0])
+    plot_resource_shares(experiment, ax=axes[1])
+    return axes

@@ -27,6 +27,13 @@
 ///   - kStreamLatentTest: held-out samples of the latent model, laid out like kStreamLatentData.
 ///   - kStreamLatentNoise: label noise of latent training sample s is normal number s.
 ///   - kStreamLatentTeacher: coordinate I of a drawn latent teacher w is normal number I.
+///   - kStreamMlpWeights / kStreamMlpBiases (mlp.hpp): weight (i, j) of layer l (from unit i to
+///     unit j) is normal number i * 2^32 + j of sub-stream kStreamMlpWeights | (l << 32), bias j
+///     uniform number j of kStreamMlpBiases | (l << 32); a narrower network is a prefix.
+///   - kStreamMlpData: online sample s of a composite task (mlp.hpp) uses input numbers
+///     s * d .. s * d + d - 1; kStreamMlpTrainSet the same for a fixed training set;
+///     kStreamMlpOrder: epoch e's order of a fixed set is the argsort of uniforms e * P ..;
+///     kStreamMlpEval: the evaluation set (under the evaluation key, shared by all networks).
 ///   - kStreamUser and above: free for embedding programs.
 #include <cstddef>
 #include <cstdint>
@@ -46,6 +53,12 @@ enum Stream : std::uint64_t {
   kStreamLatentTest = 9,
   kStreamLatentNoise = 10,
   kStreamLatentTeacher = 11,
+  kStreamMlpWeights = 12,
+  kStreamMlpBiases = 13,
+  kStreamMlpData = 14,
+  kStreamMlpTrainSet = 15,
+  kStreamMlpOrder = 16,
+  kStreamMlpEval = 17,
   kStreamUser = 1024,
 };
 
