@@ -61,7 +61,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from scalinglab._native import core
+from scalinglab._native import _core
 from scalinglab._rng import seed_from_rng
 from scalinglab._validation import as_vector, n_threads_arg, positive_int, real_number
 from scalinglab.tasks import LinearGaussianTask, PowerLawTask, as_linear_task
@@ -239,7 +239,7 @@ class VolterraSpectrum:
         """
         schedule = _as_schedule(learning_rate)
         steps = _as_steps(steps)
-        return core.volterra_risk_curve(
+        return _core.volterra.risk_curve(
             *self._arrays(), np.asarray(schedule.starts, dtype=np.int64),
             np.asarray(schedule.learning_rates, dtype=np.float64),
             positive_int(batch_size, "batch_size"), real_number(noise, "noise", minimum=0.0),
@@ -255,20 +255,20 @@ class VolterraSpectrum:
         -------
         forcing, kernel : ndarray, shape (n_steps + 1,)
         """
-        return core.volterra_functions(
+        return _core.volterra.volterra_functions(
             *self._arrays(), real_number(learning_rate, "learning_rate", minimum=0.0, strict=True),
             positive_int(batch_size, "batch_size"), positive_int(n_steps, "n_steps", minimum=0),
             n_threads=n_threads_arg(n_threads))
 
     def kernel_norm(self, *, learning_rate: float, batch_size: int = 1) -> float:
         """||K|| = sum_r K(r) = gamma sum_i k_i / (2 - gamma (B+1) k_i) (PPXP); < 1 to converge."""
-        return core.volterra_kernel_norm(
+        return _core.volterra.kernel_norm(
             *self._arrays(), real_number(learning_rate, "learning_rate", minimum=0.0, strict=True),
             positive_int(batch_size, "batch_size"))
 
     def risk_limit(self, *, learning_rate: float, batch_size: int = 1, noise: float = 0.0) -> float:
         """lim_{r->inf} P(r) = (P* + ||K|| sigma^2) / (1 - ||K||) (inf if ||K|| >= 1)."""
-        return core.volterra_risk_limit(
+        return _core.volterra.risk_limit(
             *self._arrays(), real_number(learning_rate, "learning_rate", minimum=0.0, strict=True),
             positive_int(batch_size, "batch_size"), real_number(noise, "noise", minimum=0.0))
 
@@ -314,12 +314,12 @@ def exact_volterra_spectrum(data_spectrum, target, *, projection=None, d: int | 
             raise ValueError(f"`projection`: expected shape (v, d) = ({lam.size}, d), got {W.shape}")
         if d is not None and W.shape[1] != d:
             raise ValueError(f"`d`: {d} does not match the projection's {W.shape[1]} columns")
-        values = core.volterra_exact_spectrum(W, lam, target, bool(target_is_variance), threads)
+        values = _core.volterra.exact_spectrum(W, lam, target, bool(target_is_variance), threads)
         return _spectrum_from_dict(values, W.shape[1], "exact")
     if d is None:
         raise TypeError("`d`: required when no projection is given")
     d = positive_int(d, "d")
-    values = core.volterra_exact_spectrum_seeded(seed_from_rng(rng), int(core.streams.PROJECTION),
+    values = _core.volterra.exact_spectrum_seeded(seed_from_rng(rng), int(_core.random.streams.PROJECTION),
                                                  d, lam, target, bool(target_is_variance), threads)
     return _spectrum_from_dict(values, d, "exact")
 
@@ -350,7 +350,7 @@ def deterministic_volterra_spectrum(data_spectrum, target_power, d: int, *, slop
     d = positive_int(d, "d")
     if d >= lam.size:
         raise ValueError(f"`d`: the deterministic equivalent needs d < v = {lam.size}, got {d}")
-    values = core.volterra_deterministic_spectrum(
+    values = _core.volterra.deterministic_spectrum(
         lam, power, d, real_number(slope, "slope", minimum=0.0, strict=True),
         positive_int(nodes_per_panel, "nodes_per_panel", minimum=2),
         real_number(lower_factor, "lower_factor", minimum=0.0, strict=True), n_threads_arg(n_threads))
@@ -369,7 +369,7 @@ def solve_volterra(forcing, kernel, noise: float = 0.0) -> np.ndarray:
     """
     forcing = as_vector(forcing, "forcing")
     kernel = as_vector(kernel, "kernel")
-    return core.volterra_solve(forcing, kernel, real_number(noise, "noise", minimum=0.0))
+    return _core.volterra.solve_volterra(forcing, kernel, real_number(noise, "noise", minimum=0.0))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -403,7 +403,7 @@ def resolvent_m(z, data_spectrum, d: int, *, n_threads: int = 0) -> np.ndarray:
         raise ValueError("`z`: expected Im z >= 0 (m is continued from the upper half plane)")
     if np.any(flat == 0):
         raise ValueError("`z`: m(z) is singular at z = 0")
-    out = core.resolvent_m(lam, positive_int(d, "d"), flat, n_threads_arg(n_threads))
+    out = _core.volterra.resolvent_m(lam, positive_int(d, "d"), flat, n_threads_arg(n_threads))
     return np.asarray(out).reshape(z_array.shape)
 
 
@@ -419,7 +419,7 @@ def limit_level(data_spectrum, target_power, d: int) -> tuple[float, float]:
     """
     lam = as_vector(data_spectrum, "data_spectrum")
     power = as_vector(target_power, "target_power", length=lam.size)
-    level, c = core.limit_level(lam, power, positive_int(d, "d"))
+    level, c = _core.volterra.limit_level(lam, power, positive_int(d, "d"))
     return float(level), float(c)
 
 
@@ -436,7 +436,7 @@ def spectral_densities(x, data_spectrum, target_power, d: int, *, relative_epsil
     x = as_vector(x, "x")
     if np.any(x <= 0):
         raise ValueError("`x`: expected points > 0")
-    eig, forcing, kernel = core.spectral_densities(
+    eig, forcing, kernel = _core.volterra.spectral_densities(
         lam, power, positive_int(d, "d"), x,
         real_number(relative_epsilon, "relative_epsilon", minimum=0.0, strict=True),
         n_threads_arg(n_threads))
