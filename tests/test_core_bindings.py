@@ -17,7 +17,10 @@ import scalinglab
 from scalinglab import _core
 from scalinglab.features import RandomFeatures
 
-AREAS = ("random", "features", "kernels", "solvers", "dynamics", "wishart", "theory", "volterra")
+AREAS = (
+    "random", "features", "kernels", "solvers", "dynamics", "wishart", "theory", "volterra",
+    "scaling_fit",
+)
 STUBS = pathlib.Path(scalinglab.__file__).parent / "_core"
 
 

@@ -1,6 +1,7 @@
 /// \file module.cpp
 /// scalinglab._core: registers the exceptions and fills one submodule per area
-/// (_core.random, .features, .kernels, .solvers, .dynamics, .wishart, .theory, .volterra).
+/// (_core.random, .features, .kernels, .solvers, .dynamics, .wishart, .theory, .volterra,
+/// .scaling_fit).
 #include "common.hpp"
 
 // Free-threaded Python (3.13t): the module declares that it does not rely on the GIL, because
@@ -45,6 +46,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
   area("wishart", "Wishart, Bartlett and chi-square draws.", sb::bind_wishart);
   area("theory", "DMFT and deterministic equivalents.", sb::bind_theory);
   area("volterra", "One-pass SGD risk theory (Volterra).", sb::bind_volterra);
+  area("scaling_fit", "Scaling-law fitting core.", sb::bind_scaling_fit);
 
 #ifdef SCALINGLAB_VERSION
   m.attr("__version__") = SCALINGLAB_VERSION;

@@ -2,7 +2,8 @@
 
 Everything else imports it from here (``from scalinglab._native import _core``) and calls it by
 area: ``_core.random``, ``_core.features``, ``_core.kernels``, ``_core.solvers``,
-``_core.dynamics``, ``_core.wishart``, ``_core.theory``, ``_core.volterra``.
+``_core.dynamics``, ``_core.wishart``, ``_core.theory``, ``_core.volterra``,
+``_core.scaling_fit``.
 
 ``_core`` links ``libscipy_openblas.so`` from the ``scipy-openblas32`` wheel. An installed wheel
 finds it through its RPATH; loading it here first (by absolute path) also makes in-place

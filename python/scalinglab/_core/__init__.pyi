@@ -5,7 +5,17 @@ Hand-written; tests/test_core_bindings.py checks that they list exactly the comp
 
 import numpy as np
 
-from . import dynamics, features, kernels, random, solvers, theory, volterra, wishart
+from . import (
+    dynamics,
+    features,
+    kernels,
+    random,
+    scaling_fit,
+    solvers,
+    theory,
+    volterra,
+    wishart,
+)
 
 __version__: str
 

@@ -7,4 +7,5 @@ DATA: int
 NOISE: int
 SGD: int
 WISHART: int
+BOOTSTRAP: int
 USER: int
