@@ -25,9 +25,11 @@ wishart-N1e5-M2000
     O(P N M) and a 4000 x 4000 eigendecomposition). The Wishart path is also timed at N = 1e7,
     where explicit projections would need 160 GB.
 
-Everything runs on one thread (scalinglab ``n_threads=1``, numpy limited to one BLAS thread):
+Everything runs on one thread by default (``DEFAULT_BENCH_THREADS = 1``: scalinglab
+``n_threads=1``, numpy limited to one BLAS thread; ``SCALINGLAB_BENCH_THREADS`` overrides both):
 the benchmark machine's two cores are shared, and multi-threaded LAPACK is erratic there.
-Ratios of best rounds (time / time of the baseline) are printed and stored in extra_info.
+Ratios of best rounds, ratio = ours / baseline (bench/conftest.py), are printed and stored in
+extra_info.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ from scalinglab.tasks import PowerLawTask
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
 
-RESULTS: dict[str, float] = {}
+DEFAULT_BENCH_THREADS = 1  # see the module docstring
+
 CURVES: dict[str, np.ndarray] = {}
 
 CURVE_TASK = PowerLawTask(2.0, 1.5, 2000)
@@ -62,24 +65,6 @@ def _log_steps(t_max: float, count: int = 200) -> np.ndarray:
 CURVE_STEPS = {"t1e4": _log_steps(1e4), "t1e5": _log_steps(1e5)}
 WISHART_TASK = PowerLawTask(2.0, 1.5, 2000)
 WISHART_TIMES = np.logspace(-1, 5, 200)
-
-
-def _record(benchmark, key: str, baseline: str | None = None) -> None:
-    RESULTS[key] = float(benchmark.stats.stats.min)
-    benchmark.extra_info["best_s"] = RESULTS[key]
-    if baseline and baseline in RESULTS:
-        ratio = RESULTS[baseline] / RESULTS[key]
-        benchmark.extra_info[f"speedup_over_{baseline}"] = ratio
-        print(f"\n{key}: {RESULTS[key]:.3f} s, {ratio:.1f}x faster than {baseline}"
-              f" ({RESULTS[baseline]:.3f} s)")
-    else:
-        print(f"\n{key}: {RESULTS[key]:.3f} s")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_blas_thread():
-    with threadpoolctl.threadpool_limits(limits=1):
-        yield
 
 
 # ---- gd-curve-P2000 ------------------------------------------------------------------------
@@ -103,11 +88,11 @@ def _numpy_gd_curve(F, y, A, task, steps, eta):
 
 
 @pytest.mark.parametrize("horizon", ["t1e4", "t1e5"])
-def test_gd_curve_numpy_iteration(benchmark, horizon):
+def test_gd_curve_numpy_iteration(benchmark, horizon, record):
     benchmark.group = f"gd-curve-P2000-{horizon}"
-    key = _core.derive_seed(seed_from_rng(0), 0)
-    psi, eps = _core.data_rows(CURVE_TASK.spectrum, CURVE_TASK.target, 0.0, key, 0, CURVE_P)
-    A = _core.projection_rows(key, 0, CURVE_N, CURVE_TASK.M)
+    key = _core.random.derive_seed(seed_from_rng(0), 0)
+    psi, eps = _core.dynamics.data_rows(CURVE_TASK.spectrum, CURVE_TASK.target, 0.0, key, 0, CURVE_P)
+    A = _core.dynamics.projection_rows(key, 0, CURVE_N, CURVE_TASK.M)
     F = psi @ A.T / np.sqrt(CURVE_N)
     y = psi @ CURVE_TASK.target + eps
     result = benchmark.pedantic(
@@ -115,16 +100,16 @@ def test_gd_curve_numpy_iteration(benchmark, horizon):
         iterations=1,
     )
     CURVES[f"numpy-{horizon}"] = result[0]
-    _record(benchmark, f"gd-curve-numpy-{horizon}")
+    record(benchmark, f"gd-curve-numpy-{horizon}")
 
 
 @pytest.mark.parametrize("horizon", ["t1e4", "t1e5"])
-def test_gd_curve_scalinglab(benchmark, horizon):
+def test_gd_curve_scalinglab(benchmark, horizon, record, bench_threads):
     benchmark.group = f"gd-curve-P2000-{horizon}"
 
     def run():
         return learning_curve(CURVE_TASK, N=CURVE_N, P=CURVE_P, t=CURVE_STEPS[horizon],
-                              method="gd", learning_rate=ETA, rng=0, n_threads=1)
+                              method="gd", learning_rate=ETA, rng=0, n_threads=bench_threads)
 
     frame = benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=0)
     if f"numpy-{horizon}" in CURVES:  # same draws: the two curves must coincide
@@ -132,30 +117,30 @@ def test_gd_curve_scalinglab(benchmark, horizon):
         benchmark.extra_info["max_rel_diff_to_numpy"] = rel
         print(f"\nmax relative difference to the numpy iteration: {rel:.2e}")
         assert rel < 1e-8
-    _record(benchmark, f"gd-curve-scalinglab-{horizon}", f"gd-curve-numpy-{horizon}")
+    record(benchmark, f"gd-curve-scalinglab-{horizon}", f"gd-curve-numpy-{horizon}")
 
 
 # ---- wishart-N1e5-M2000 --------------------------------------------------------------------
 
 
-def test_wishart_explicit_projections(benchmark):
+def test_wishart_explicit_projections(benchmark, record, bench_threads):
     benchmark.group = "wishart-N1e5-M2000"
 
     def run():
-        return learning_curve(WISHART_TASK, N=10**5, P=4000, t=WISHART_TIMES, rng=0, n_threads=1)
+        return learning_curve(WISHART_TASK, N=10**5, P=4000, t=WISHART_TIMES, rng=0, n_threads=bench_threads)
 
     frame = benchmark.pedantic(run, rounds=1, iterations=1)
     CURVES["explicit"] = frame["test_loss"].to_numpy()
-    _record(benchmark, "wishart-explicit-N1e5")
+    record(benchmark, "wishart-explicit-N1e5")
 
 
 @pytest.mark.parametrize("N", [10**5, 10**7])
-def test_wishart_path(benchmark, N):
+def test_wishart_path(benchmark, N, record, bench_threads):
     benchmark.group = "wishart-N1e5-M2000"
 
     def run():
         return learning_curve(WISHART_TASK, N=N, P=4000, t=WISHART_TIMES, rng=0, wishart=True,
-                              n_threads=1)
+                              n_threads=bench_threads)
 
     frame = benchmark.pedantic(run, rounds=2, iterations=1)
     if N == 10**5 and "explicit" in CURVES:
@@ -163,4 +148,4 @@ def test_wishart_path(benchmark, N):
         rel = np.max(np.abs(frame["test_loss"].to_numpy() / CURVES["explicit"] - 1))
         benchmark.extra_info["max_rel_diff_to_explicit_one_seed"] = rel
         print(f"\nmax relative difference to the explicit curve (other draws): {rel:.3f}")
-    _record(benchmark, f"wishart-N{N:.0e}", "wishart-explicit-N1e5")
+    record(benchmark, f"wishart-N{N:.0e}", "wishart-explicit-N1e5")

@@ -16,15 +16,17 @@ gram-relu-float64 / gram-relu-float32
       syrk), 4096 features per block (faster than 2048; scipy's ?syrk wrapper was slower because
       it copies to Fortran order).
     * ``scalinglab``: ``RandomFeatures(...).gram(X)``.
-    Useful flops are 2 P N d (pre-activations) + P^2 N (the symmetric accumulation); the ratios
-    (useful GFLOP/s / GEMM rate, speed-up over numpy by hand, float32 / float64 speed) go to the
-    benchmark's extra_info and are printed.
+    Useful flops are 2 P N d (pre-activations) + P^2 N (the symmetric accumulation); the
+    fraction of the GEMM rate (useful GFLOP/s / GEMM rate) and the time ratios, ours / baseline
+    (to numpy by hand, float32 to float64; bench/conftest.py), go to the benchmark's extra_info
+    and are printed.
 preactivation-float64 / preactivation-float32
     The pre-activation kernel (one FMA chain per entry, bit-identical for any shape, thread
     count or CPU) against BLAS on the same shape: ``numpy_matmul`` is numpy's X @ W^T (its
     OpenBLAS dgemm/sgemm) for P = 2000 inputs, d = 784 and one default block of 3008 features;
     ``scalinglab_linear`` is ``RandomFeatures(..., "linear").transform`` of the same block, which
-    also generates W (Philox, ~5 ms). The GFLOP/s ratio goes to extra_info and is printed.
+    also generates W (Philox, ~5 ms). The time ratio (ours / numpy) goes to extra_info and is
+    printed.
 checkpoint-grid
     The Grams at 8 widths N = 1e3 ... 1e5 from one pass, against the single N = 1e5 Gram of the
     float64 group (measured again here if that group did not run).
@@ -47,7 +49,6 @@ DTYPES = ["float64", "float32"]
 # Rounds of each Gram timing; the best round is reported (the machines are shared: the best
 # round is the one with the least foreign load).
 ROUNDS = int(os.environ.get("SCALINGLAB_BENCH_ROUNDS", "3"))
-RESULTS: dict[str, float] = {}  # seconds (best round) of every measurement of this run
 
 
 def useful_flops(n_inputs: int, n_features: int, d: int) -> float:
@@ -79,59 +80,47 @@ def numpy_relu_gram(X: np.ndarray, n_features: int, block: int, seed: int) -> np
     return K
 
 
-def _best(benchmark) -> float:
-    return float(benchmark.stats.stats.min)
-
-
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_numpy_gemm_rate(benchmark, dtype):
+def test_numpy_gemm_rate(benchmark, dtype, record):
     benchmark.group = f"gram-relu-{dtype}"
     generator = np.random.default_rng(1)
     n = 2048
     A = generator.standard_normal((n, n)).astype(dtype)
     B = generator.standard_normal((n, n)).astype(dtype)
     benchmark.pedantic(np.matmul, args=(A, B), rounds=5, warmup_rounds=1)
-    seconds = _best(benchmark)
-    RESULTS[f"gemm-{dtype}"] = seconds
+    seconds = record(benchmark, f"gemm-{dtype}")
     benchmark.extra_info["gflops"] = 2.0 * n**3 / seconds / 1e9
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_numpy_by_hand(benchmark, inputs, dtype):
+def test_numpy_by_hand(benchmark, inputs, dtype, record):
     benchmark.group = f"gram-relu-{dtype}"
     X = inputs[dtype]
     K = benchmark.pedantic(numpy_relu_gram, args=(X, N, NUMPY_BLOCK, 2), rounds=ROUNDS, warmup_rounds=0)
     assert K.shape == (P, P) and np.isfinite(K).all()
-    seconds = _best(benchmark)
-    RESULTS[f"numpy-{dtype}"] = seconds
+    seconds = record(benchmark, f"numpy-{dtype}")
     benchmark.extra_info["useful_gflops"] = useful_flops(P, N, D) / seconds / 1e9
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_scalinglab(benchmark, inputs, dtype):
+def test_scalinglab(benchmark, inputs, dtype, record, bench_results):
     benchmark.group = f"gram-relu-{dtype}"
     X = inputs[dtype]
     rf = RandomFeatures(D, N, "relu", rng=3, dtype=dtype)
     K = benchmark.pedantic(rf.gram, args=(X,), rounds=ROUNDS, warmup_rounds=0)
     assert K.shape == (P, P) and K.dtype == np.dtype(dtype)
-    seconds = _best(benchmark)
-    RESULTS[f"scalinglab-{dtype}"] = seconds
+    # ratio_to_numpy-<dtype>: ours / numpy by hand; float32 also ratio_to_scalinglab-float64.
+    baselines = (f"numpy-{dtype}",) + (("scalinglab-float64",) if dtype == "float32" else ())
+    seconds = record(benchmark, f"scalinglab-{dtype}", baselines)
     info = benchmark.extra_info
     info["useful_gflops"] = useful_flops(P, N, D) / seconds / 1e9
     lines = [f"[{dtype}] scalinglab Gram P={P} d={D} N={N}: {seconds:.2f} s, "
              f"{info['useful_gflops']:.1f} useful GFLOP/s"]
-    if f"gemm-{dtype}" in RESULTS:
-        gemm_rate = 2.0 * 2048**3 / RESULTS[f"gemm-{dtype}"] / 1e9
+    if f"gemm-{dtype}" in bench_results:
+        gemm_rate = 2.0 * 2048**3 / bench_results[f"gemm-{dtype}"] / 1e9
         info["fraction_of_numpy_gemm_rate"] = info["useful_gflops"] / gemm_rate
         lines.append(f"  numpy GEMM rate {gemm_rate:.1f} GFLOP/s -> fraction "
                      f"{info['fraction_of_numpy_gemm_rate']:.3f}")
-    if f"numpy-{dtype}" in RESULTS:
-        info["speedup_vs_numpy_by_hand"] = RESULTS[f"numpy-{dtype}"] / seconds
-        lines.append(f"  numpy by hand {RESULTS[f'numpy-{dtype}']:.2f} s -> speed-up "
-                     f"{info['speedup_vs_numpy_by_hand']:.2f}x")
-    if dtype == "float32" and "scalinglab-float64" in RESULTS:
-        info["float32_speedup_over_float64"] = RESULTS["scalinglab-float64"] / seconds
-        lines.append(f"  float32 / float64 speed: {info['float32_speedup_over_float64']:.2f}x")
     print("\n" + "\n".join(lines))
 
 
@@ -139,41 +128,34 @@ PRE_BLOCK = 3008  # default_block_size(2000, 784, 8)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_preactivation_numpy_matmul(benchmark, inputs, dtype):
+def test_preactivation_numpy_matmul(benchmark, inputs, dtype, record):
     benchmark.group = f"preactivation-{dtype}"
     X = inputs[dtype]
     W = RandomFeatures(D, PRE_BLOCK, "linear", rng=4, dtype=dtype).weights()
     benchmark.pedantic(np.matmul, args=(X, W.T), rounds=5 * ROUNDS, warmup_rounds=1)
-    RESULTS[f"matmul-{dtype}"] = _best(benchmark)
-    benchmark.extra_info["gflops"] = 2.0 * P * D * PRE_BLOCK / _best(benchmark) / 1e9
+    seconds = record(benchmark, f"matmul-{dtype}")
+    benchmark.extra_info["gflops"] = 2.0 * P * D * PRE_BLOCK / seconds / 1e9
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_preactivation_scalinglab_linear(benchmark, inputs, dtype):
+def test_preactivation_scalinglab_linear(benchmark, inputs, dtype, record):
     benchmark.group = f"preactivation-{dtype}"
     X = inputs[dtype]
     rf = RandomFeatures(D, PRE_BLOCK, "linear", rng=4, dtype=dtype)
     benchmark.pedantic(rf.transform, args=(X,), rounds=5 * ROUNDS, warmup_rounds=1)
-    seconds = _best(benchmark)
-    gflops = 2.0 * P * D * PRE_BLOCK / seconds / 1e9
-    benchmark.extra_info["gflops"] = gflops
-    line = f"[{dtype}] pre-activations P={P} d={D} B={PRE_BLOCK}: {gflops:.1f} GFLOP/s"
-    if f"matmul-{dtype}" in RESULTS:
-        ratio = RESULTS[f"matmul-{dtype}"] / seconds
-        benchmark.extra_info["rate_over_numpy_matmul"] = ratio
-        line += f", numpy matmul {2.0 * P * D * PRE_BLOCK / RESULTS[f'matmul-{dtype}'] / 1e9:.1f} -> ratio {ratio:.3f}"
-    print("\n" + line)
+    seconds = record(benchmark, f"preactivation-{dtype}", f"matmul-{dtype}")
+    benchmark.extra_info["gflops"] = 2.0 * P * D * PRE_BLOCK / seconds / 1e9
 
 
-def test_checkpoint_grid(benchmark, inputs):
+def test_checkpoint_grid(benchmark, inputs, record, bench_results):
     benchmark.group = "checkpoint-grid"
     X = inputs["float64"]
     rf = RandomFeatures(D, N, "relu", rng=3)
     grams = benchmark.pedantic(rf.gram, args=(X,), kwargs={"checkpoints": GRID}, rounds=ROUNDS,
                                warmup_rounds=0)
     assert sorted(grams) == GRID
-    seconds = _best(benchmark)
-    single = RESULTS.get("scalinglab-float64")
+    seconds = record(benchmark, "checkpoint-grid", "scalinglab-float64")
+    single = bench_results.get("scalinglab-float64")
     if single is None:  # the float64 group was deselected: time the single Gram here
         import time
 

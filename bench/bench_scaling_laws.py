@@ -25,7 +25,8 @@ import numpy as np
 
 from scalinglab import scaling_laws as sl
 
-THREADS = int(os.environ.get("SCALINGLAB_BENCH_THREADS", "2"))
+DEFAULT_BENCH_THREADS = 2  # bench/conftest.py: SCALINGLAB_BENCH_THREADS overrides it
+THREADS = int(os.environ.get("SCALINGLAB_BENCH_THREADS", str(DEFAULT_BENCH_THREADS)))
 N_STARTS, N_BOOTSTRAP = 4500, 4000
 FRACTION_STARTS, FRACTION_BOOTSTRAP = 300, 200  # what the SciPy loop is timed on
 
@@ -113,13 +114,15 @@ except ImportError:  # plain `python bench/...` without pytest
 if pytest is not None:
 
     @pytest.mark.benchmark(group="chinchilla-recipe-4500-starts-4000-bootstraps-240-points")
-    def test_scalinglab_recipe(benchmark):
-        benchmark.pedantic(run_scalinglab, rounds=2, iterations=1)
+    def test_scalinglab_recipe(benchmark, record, bench_threads):
+        benchmark.pedantic(run_scalinglab, args=(bench_threads,), rounds=2, iterations=1)
+        record(benchmark, "chinchilla-recipe-scalinglab")
 
     @pytest.mark.benchmark(group="chinchilla-recipe-4500-starts-4000-bootstraps-240-points")
-    def test_scipy_lbfgsb_loop_fraction(benchmark):
+    def test_scipy_lbfgsb_loop_fraction(benchmark, record):
         # 300 starts + 200 resamples (1/15 and 1/20 of the recipe): scale by the printed factors.
         benchmark.pedantic(run_scipy, rounds=1, iterations=1)
+        record(benchmark, "chinchilla-recipe-scipy-fraction")
 
 
 if __name__ == "__main__":
@@ -132,4 +135,5 @@ if __name__ == "__main__":
     print(f"scipy L-BFGS-B loop: {per_start * 1e3:.1f} ms per start ({FRACTION_STARTS} timed), "
           f"{per_resample * 1e3:.1f} ms per resample ({FRACTION_BOOTSTRAP} timed); scaled to the "
           f"full recipe {total:.0f} s")
-    print(f"ratio {total / ours:.0f}x ({THREADS} threads), {total / ours_one:.0f}x (1 thread)")
+    # ratio = ours / baseline, as everywhere in bench/ (bench/conftest.py).
+    print(f"ratio {ours / total:.3g} ({THREADS} threads), {ours_one / total:.3g} (1 thread)")

@@ -1,6 +1,6 @@
 """One-pass SGD theory (scalinglab.volterra via scalinglab.sgd_theory) against plain numpy, in one run.
 
-Run (about a minute on 2 cores; -s prints the ratios):
+Run (about a minute on 2 cores; -s prints the ratios, ours / baseline, bench/conftest.py):
 
     PYTHONPATH=python python -m pytest bench/bench_sgd_theory.py -s --benchmark-only \
         --benchmark-columns=min,median,rounds
@@ -35,11 +35,7 @@ import pytest
 
 from scalinglab import sgd_theory as st
 
-RESULTS: dict[str, float] = {}
-
-
-def _best(benchmark) -> float:
-    return float(benchmark.stats.stats.min)
+RISKS: dict[str, np.ndarray] = {}  # risk curves of this run, to check the methods agree
 
 
 # ---- risk-recursion --------------------------------------------------------------------------
@@ -69,53 +65,46 @@ def numpy_recursion(spectrum, gamma, batch, steps):
     return np.array(out)
 
 
-def test_numpy_step_by_step(benchmark, phase_ii):
+def test_numpy_step_by_step(benchmark, phase_ii, record):
     benchmark.group = "risk-recursion"
     spectrum, gamma = phase_ii
     result = benchmark.pedantic(numpy_recursion, args=(spectrum, gamma, 1, STEPS), rounds=1,
                                 iterations=1)
-    RESULTS["numpy_step_by_step"] = _best(benchmark)
-    RESULTS["numpy_risk"] = result
+    record(benchmark, "numpy_step_by_step")
+    RISKS["numpy"] = result
 
 
-def test_scalinglab_step_by_step(benchmark, phase_ii):
+def test_scalinglab_step_by_step(benchmark, phase_ii, record):
     benchmark.group = "risk-recursion"
     spectrum, gamma = phase_ii
     result = benchmark.pedantic(spectrum.risk, args=(STEPS,),
                                 kwargs={"learning_rate": gamma, "block_fraction": 0.0},
                                 rounds=3, iterations=1)
-    RESULTS["scalinglab_step_by_step"] = _best(benchmark)
-    if "numpy_risk" in RESULTS:
-        np.testing.assert_allclose(result, RESULTS["numpy_risk"], rtol=1e-10)
-    RESULTS["exact_risk"] = result
+    record(benchmark, "scalinglab_step_by_step", "numpy_step_by_step")
+    if "numpy" in RISKS:
+        np.testing.assert_allclose(result, RISKS["numpy"], rtol=1e-10)
+    RISKS["exact"] = result
 
 
-def test_scalinglab_blocked(benchmark, phase_ii):
+def test_scalinglab_blocked(benchmark, phase_ii, record):
     benchmark.group = "risk-recursion"
     spectrum, gamma = phase_ii
     result = benchmark.pedantic(spectrum.risk, args=(STEPS,), kwargs={"learning_rate": gamma},
                                 rounds=5, iterations=1)
-    RESULTS["scalinglab_blocked"] = _best(benchmark)
-    if "exact_risk" in RESULTS:
-        error = np.max(np.abs(result / RESULTS["exact_risk"] - 1))
+    record(benchmark, "scalinglab_blocked", ("numpy_step_by_step", "scalinglab_step_by_step"))
+    if "exact" in RISKS:
+        error = np.max(np.abs(result / RISKS["exact"] - 1))
         benchmark.extra_info["max_relative_error_vs_exact"] = float(error)
-    for name in ("numpy_step_by_step", "scalinglab_step_by_step"):
-        if name in RESULTS:
-            ratio = RESULTS[name] / RESULTS["scalinglab_blocked"]
-            benchmark.extra_info[f"speedup_over_{name}"] = ratio
-            print(f"\nrisk-recursion: blocked is {ratio:.0f}x faster than {name}")
 
 
-def test_scalinglab_blocked_1e8(benchmark, phase_ii):
+def test_scalinglab_blocked_1e8(benchmark, phase_ii, record):
     benchmark.group = "risk-recursion"
     spectrum, gamma = phase_ii
     steps = np.unique(np.logspace(0, 8, 60).astype(np.int64))
     benchmark.pedantic(spectrum.risk, args=(steps,), kwargs={"learning_rate": gamma}, rounds=3,
                        iterations=1)
-    if "scalinglab_blocked" in RESULTS:
-        ratio = _best(benchmark) / RESULTS["scalinglab_blocked"]
-        benchmark.extra_info["cost_ratio_1e8_over_1e5_steps"] = ratio
-        print(f"\nrisk-recursion: 1e8 steps cost {ratio:.1f}x the 1e5-step curve")
+    # ratio_to_scalinglab_blocked: the cost of 1e8 steps over that of the 1e5-step curve.
+    record(benchmark, "scalinglab_blocked_1e8", "scalinglab_blocked")
 
 
 # ---- exact-spectrum ----------------------------------------------------------------------------
@@ -138,22 +127,19 @@ def spectrum_inputs():
     return st.ppxp_spectrum(ALPHA, BETA, V_SPEC)
 
 
-def test_exact_spectrum_numpy(benchmark, spectrum_inputs):
+def test_exact_spectrum_numpy(benchmark, spectrum_inputs, record):
     benchmark.group = "exact-spectrum"
     lam, b = spectrum_inputs
     benchmark.pedantic(numpy_exact_spectrum, args=(lam, b, D_SPEC, 0), rounds=3, iterations=1)
-    RESULTS["spectrum_numpy"] = _best(benchmark)
+    record(benchmark, "spectrum_numpy")
 
 
-def test_exact_spectrum_scalinglab(benchmark, spectrum_inputs):
+def test_exact_spectrum_scalinglab(benchmark, spectrum_inputs, record):
     benchmark.group = "exact-spectrum"
     lam, b = spectrum_inputs
     benchmark.pedantic(st.exact_volterra_spectrum, args=(lam, b), kwargs={"d": D_SPEC, "rng": 0},
                        rounds=3, iterations=1)
-    if "spectrum_numpy" in RESULTS:
-        ratio = RESULTS["spectrum_numpy"] / _best(benchmark)
-        benchmark.extra_info["speedup_over_numpy"] = ratio
-        print(f"\nexact-spectrum: scalinglab is {ratio:.1f}x faster than numpy")
+    record(benchmark, "spectrum_scalinglab", "spectrum_numpy")
 
 
 # ---- deterministic-equivalent --------------------------------------------------------------
@@ -186,19 +172,16 @@ def contour():
     return lam, b, spectrum.eigenvalues
 
 
-def test_deterministic_numpy(benchmark, contour):
+def test_deterministic_numpy(benchmark, contour, record):
     benchmark.group = "deterministic-equivalent"
     lam, _, nodes = contour
     benchmark.pedantic(numpy_m_on_nodes, args=(lam, D_DE, nodes), rounds=1, iterations=1)
-    RESULTS["de_numpy"] = _best(benchmark)
+    record(benchmark, "de_numpy")
 
 
-def test_deterministic_scalinglab(benchmark, contour):
+def test_deterministic_scalinglab(benchmark, contour, record):
     benchmark.group = "deterministic-equivalent"
     lam, b, _ = contour
     benchmark.pedantic(st.deterministic_volterra_spectrum, args=(lam, lam * b * b, D_DE),
                        rounds=3, iterations=1)
-    if "de_numpy" in RESULTS:
-        ratio = RESULTS["de_numpy"] / _best(benchmark)
-        benchmark.extra_info["speedup_over_numpy"] = ratio
-        print(f"\ndeterministic-equivalent: scalinglab is {ratio:.1f}x faster than numpy")
+    record(benchmark, "de_scalinglab", "de_numpy")

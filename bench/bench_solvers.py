@@ -33,7 +33,6 @@ Ratios of best rounds (time / time of the baseline) are printed and stored in ex
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pytest
@@ -41,19 +40,6 @@ import scipy.linalg
 
 from scalinglab import solvers
 
-THREADS = int(os.environ.get("SCALINGLAB_BENCH_THREADS", "0"))
-RESULTS: dict[str, float] = {}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def same_thread_count_everywhere():
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # numpy and scipy keep their defaults (all cores)
-        yield
-        return
-    with threadpool_limits(THREADS or os.cpu_count()):
-        yield
 RIDGES = list(np.logspace(-6, 0, 20))
 
 
@@ -70,16 +56,6 @@ def grams():
     return {P: _gram(P) for P in (1000, 2000, 4000)}
 
 
-def _record(benchmark, key: str, baseline: str | None = None) -> None:
-    RESULTS[key] = float(benchmark.stats.stats.min)
-    benchmark.extra_info["best_s"] = RESULTS[key]
-    benchmark.extra_info["threads"] = THREADS
-    if baseline and baseline in RESULTS:
-        ratio = RESULTS[key] / RESULTS[baseline]
-        benchmark.extra_info[f"ratio_to_{baseline}"] = ratio
-        print(f"\n{key}: {RESULTS[key]:.3f} s, {ratio:.3f} x {baseline}")
-
-
 def _rounds(P: int) -> int:
     return 3 if P >= 4000 else 5
 
@@ -88,56 +64,56 @@ def _rounds(P: int) -> int:
 
 
 @pytest.mark.parametrize("P", [1000, 4000])
-def test_eigh_scipy_evd(benchmark, grams, P):
+def test_eigh_scipy_evd(benchmark, grams, P, record):
     benchmark.group = f"eigh-P{P}"
     K = grams[P]
     benchmark.pedantic(lambda: scipy.linalg.eigh(K, driver="evd"), rounds=_rounds(P),
                        iterations=1, warmup_rounds=1)
-    _record(benchmark, f"eigh-P{P}-scipy_evd")
+    record(benchmark, f"eigh-P{P}-scipy_evd")
 
 
 @pytest.mark.parametrize("P", [1000, 4000])
-def test_eigh_numpy(benchmark, grams, P):
+def test_eigh_numpy(benchmark, grams, P, record):
     benchmark.group = f"eigh-P{P}"
     K = grams[P]
     benchmark.pedantic(lambda: np.linalg.eigh(K), rounds=_rounds(P), iterations=1,
                        warmup_rounds=1)
-    _record(benchmark, f"eigh-P{P}-numpy", f"eigh-P{P}-scipy_evd")
+    record(benchmark, f"eigh-P{P}-numpy", f"eigh-P{P}-scipy_evd")
 
 
 @pytest.mark.parametrize("P", [1000, 4000])
-def test_eigh_scalinglab(benchmark, grams, P):
+def test_eigh_scalinglab(benchmark, grams, P, record, bench_threads):
     benchmark.group = f"eigh-P{P}"
     K = grams[P]
-    values, vectors = benchmark.pedantic(lambda: solvers.eigh(K, n_threads=THREADS),
+    values, vectors = benchmark.pedantic(lambda: solvers.eigh(K, n_threads=bench_threads),
                                          rounds=_rounds(P), iterations=1, warmup_rounds=1)
     # Same answer as scipy (values to ~P eps of the largest).
     reference = scipy.linalg.eigh(K, eigvals_only=True, driver="evd")
     assert np.max(np.abs(values - reference)) < 1e-10 * reference[-1]
-    _record(benchmark, f"eigh-P{P}-scalinglab", f"eigh-P{P}-scipy_evd")
+    record(benchmark, f"eigh-P{P}-scalinglab", f"eigh-P{P}-scipy_evd")
 
 
-def test_eigvalsh_scipy_evd(benchmark, grams):
+def test_eigvalsh_scipy_evd(benchmark, grams, record):
     benchmark.group = "eigvalsh-P4000"
     K = grams[4000]
     benchmark.pedantic(lambda: scipy.linalg.eigh(K, driver="evd", eigvals_only=True), rounds=3,
                        iterations=1, warmup_rounds=1)
-    _record(benchmark, "eigvalsh-P4000-scipy_evd")
+    record(benchmark, "eigvalsh-P4000-scipy_evd")
 
 
-def test_eigvalsh_numpy(benchmark, grams):
+def test_eigvalsh_numpy(benchmark, grams, record):
     benchmark.group = "eigvalsh-P4000"
     K = grams[4000]
     benchmark.pedantic(lambda: np.linalg.eigvalsh(K), rounds=3, iterations=1, warmup_rounds=1)
-    _record(benchmark, "eigvalsh-P4000-numpy", "eigvalsh-P4000-scipy_evd")
+    record(benchmark, "eigvalsh-P4000-numpy", "eigvalsh-P4000-scipy_evd")
 
 
-def test_eigvalsh_scalinglab(benchmark, grams):
+def test_eigvalsh_scalinglab(benchmark, grams, record, bench_threads):
     benchmark.group = "eigvalsh-P4000"
     K = grams[4000]
-    benchmark.pedantic(lambda: solvers.eigvalsh(K, n_threads=THREADS), rounds=3, iterations=1,
+    benchmark.pedantic(lambda: solvers.eigvalsh(K, n_threads=bench_threads), rounds=3, iterations=1,
                        warmup_rounds=1)
-    _record(benchmark, "eigvalsh-P4000-scalinglab", "eigvalsh-P4000-scipy_evd")
+    record(benchmark, "eigvalsh-P4000-scalinglab", "eigvalsh-P4000-scipy_evd")
 
 
 # ---- ridge ---------------------------------------------------------------------------------------
@@ -154,55 +130,55 @@ def _shifted(K: np.ndarray, ridge: float) -> np.ndarray:
     return M
 
 
-def test_ridge_numpy_solve(benchmark, grams, targets):
+def test_ridge_numpy_solve(benchmark, grams, targets, record):
     benchmark.group = "ridge-dual-P4000"
     K = grams[4000]
     benchmark.pedantic(lambda: np.linalg.solve(_shifted(K, 1e-3), targets), rounds=3,
                        iterations=1, warmup_rounds=1)
-    _record(benchmark, "ridge-P4000-numpy_solve")
+    record(benchmark, "ridge-P4000-numpy_solve")
 
 
-def test_ridge_scipy_cholesky(benchmark, grams, targets):
+def test_ridge_scipy_cholesky(benchmark, grams, targets, record):
     benchmark.group = "ridge-dual-P4000"
     K = grams[4000]
     benchmark.pedantic(
         lambda: scipy.linalg.solve(_shifted(K, 1e-3), targets, assume_a="pos",
                                    overwrite_a=True),
         rounds=3, iterations=1, warmup_rounds=1)
-    _record(benchmark, "ridge-P4000-scipy_pos", "ridge-P4000-numpy_solve")
+    record(benchmark, "ridge-P4000-scipy_pos", "ridge-P4000-numpy_solve")
 
 
-def test_ridge_scalinglab(benchmark, grams, targets):
+def test_ridge_scalinglab(benchmark, grams, targets, record, bench_threads):
     benchmark.group = "ridge-dual-P4000"
     K = grams[4000]
     alpha = benchmark.pedantic(
-        lambda: solvers.ridge_dual_coef(K, targets, 1e-3, n_threads=THREADS), rounds=3,
+        lambda: solvers.ridge_dual_coef(K, targets, 1e-3, n_threads=bench_threads), rounds=3,
         iterations=1, warmup_rounds=1)
     expected = np.linalg.solve(_shifted(K, 1e-3), targets)
     assert np.max(np.abs(alpha - expected)) < 1e-8 * np.max(np.abs(expected))
-    _record(benchmark, "ridge-P4000-scalinglab", "ridge-P4000-numpy_solve")
+    record(benchmark, "ridge-P4000-scalinglab", "ridge-P4000-numpy_solve")
 
 
-def test_ridge_path_separate_solves(benchmark, grams, targets):
+def test_ridge_path_separate_solves(benchmark, grams, targets, record, bench_threads):
     benchmark.group = "ridge-path-P1500"
     K, Y = grams[2000][:1500, :1500].copy(), targets[:1500]
     K_test = grams[2000][1500:, :1500].copy()
 
     def separate():
-        return [K_test @ solvers.ridge_dual_coef(K, Y, ridge, n_threads=THREADS)
+        return [K_test @ solvers.ridge_dual_coef(K, Y, ridge, n_threads=bench_threads)
                 for ridge in RIDGES]
 
     benchmark.pedantic(separate, rounds=3, iterations=1, warmup_rounds=1)
-    _record(benchmark, "ridge-path-separate")
+    record(benchmark, "ridge-path-separate")
 
 
-def test_ridge_path_one_eigh(benchmark, grams, targets):
+def test_ridge_path_one_eigh(benchmark, grams, targets, record, bench_threads):
     benchmark.group = "ridge-path-P1500"
     K, Y = grams[2000][:1500, :1500].copy(), targets[:1500]
     K_test = grams[2000][1500:, :1500].copy()
     predictions = benchmark.pedantic(
-        lambda: solvers.RidgePath(K, Y, n_threads=THREADS).predict(K_test, RIDGES), rounds=3,
+        lambda: solvers.RidgePath(K, Y, n_threads=bench_threads).predict(K_test, RIDGES), rounds=3,
         iterations=1, warmup_rounds=1)
     expected = K_test @ solvers.ridge_dual_coef(K, Y, RIDGES[5])
     assert np.max(np.abs(predictions[5] - expected)) < 1e-6 * np.max(np.abs(expected))
-    _record(benchmark, "ridge-path-one_eigh", "ridge-path-separate")
+    record(benchmark, "ridge-path-one_eigh", "ridge-path-separate")

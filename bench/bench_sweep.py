@@ -38,7 +38,7 @@ def test_null_tasks_records_per_second(benchmark, tmp_path):
 
 @pytest.mark.benchmark(group="sweep-theory-200")
 @pytest.mark.parametrize("workers", [1, 2])
-def test_theory_sweep_workers(benchmark, tmp_path, workers):
+def test_theory_sweep_workers(benchmark, tmp_path, workers, record):
     sweep = _theory_sweep()
     assert len(sweep.work()) == 200
     counter = iter(range(1000))
@@ -49,3 +49,5 @@ def test_theory_sweep_workers(benchmark, tmp_path, workers):
         return time.perf_counter() - start
 
     benchmark.pedantic(once, rounds=1, iterations=1)
+    # ratio_to_sweep-theory-workers1 on the 2-worker run: t(2 workers) / t(1 worker).
+    record(benchmark, f"sweep-theory-workers{workers}", "sweep-theory-workers1" if workers > 1 else ())

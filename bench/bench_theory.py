@@ -187,16 +187,19 @@ if pytest is not None:
         return N, P
 
     @pytest.mark.benchmark(group="dmft-curve-100-times-M1e4")
-    def test_scalinglab_all_cores(benchmark, case):
-        benchmark(run_scalinglab, *case)
-
-    @pytest.mark.benchmark(group="dmft-curve-100-times-M1e4")
-    def test_scalinglab_one_thread(benchmark, case):
-        benchmark(run_scalinglab, *case, n_threads=1)
-
-    @pytest.mark.benchmark(group="dmft-curve-100-times-M1e4")
-    def test_numpy_same_equations(benchmark, case):
+    def test_numpy_same_equations(benchmark, case, record):
         benchmark.pedantic(run_numpy, args=case, rounds=2, iterations=1)
+        record(benchmark, f"numpy-{case}")
+
+    @pytest.mark.benchmark(group="dmft-curve-100-times-M1e4")
+    def test_scalinglab_bench_threads(benchmark, case, record, bench_threads):
+        benchmark(run_scalinglab, *case, n_threads=bench_threads)
+        record(benchmark, f"scalinglab-{case}", f"numpy-{case}")
+
+    @pytest.mark.benchmark(group="dmft-curve-100-times-M1e4")
+    def test_scalinglab_one_thread(benchmark, case, record):
+        benchmark(run_scalinglab, *case, n_threads=1)
+        record(benchmark, f"scalinglab-1-thread-{case}", f"numpy-{case}")
 
 
 def _best_of(function, repeats, *args, **kwargs):
@@ -214,9 +217,10 @@ if __name__ == "__main__":
         fast_all = _best_of(run_scalinglab, 5, N, P)
         fast_one = _best_of(run_scalinglab, 5, N, P, n_threads=1)
         slow = _best_of(run_numpy, 2, N, P)
+        # ratio = ours / baseline, as everywhere in bench/ (bench/conftest.py).
         print(f"{name}: scalinglab {fast_all:.3f} s (all cores), {fast_one:.3f} s (1 thread); "
-              f"numpy {slow:.2f} s; ratio {slow / fast_all:.0f}x (all cores), "
-              f"{slow / fast_one:.0f}x (1 thread)")
+              f"numpy {slow:.2f} s; ratio {fast_all / slow:.3g} (all cores), "
+              f"{fast_one / slow:.3g} (1 thread)")
 
 
 # ---- finite_size="leading" against the plain DMFT (issue 9) -----------------------------------

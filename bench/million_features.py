@@ -68,7 +68,7 @@ def run_one(dtype: str, n_inputs: int, d: int, n_features: int, progress: bool) 
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3  # kB on Linux -> MB
 
     itemsize = np.dtype(dtype).itemsize
-    block = _core.default_block_size(n_inputs, d, itemsize)
+    block = _core.features.default_block_size(n_inputs, d, itemsize)
     engine_bytes = itemsize * (n_inputs**2 + n_inputs * block + block * d)
     limit = infinite_width_kernel("relu", X[:200].astype(np.float64))
     error = float(np.abs(K[:200, :200] - limit).max())

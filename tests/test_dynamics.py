@@ -74,14 +74,14 @@ def test_large_N_and_P_converge_to_the_infinite_limit():
 
 def _direct(task, N, P, t, method, eta, E, rng, label=0):
     """Integrate GF with scipy (or iterate GD) on the simulator's own random draws."""
-    key = _core.derive_seed(seed_from_rng(rng), label)
-    psi, eps = _core.data_rows(task.spectrum, task.target, task.noise, key, 0, P)
+    key = _core.random.derive_seed(seed_from_rng(rng), label)
+    psi, eps = _core.dynamics.data_rows(task.spectrum, task.target, task.noise, key, 0, P)
     y = psi @ task.target + eps
     lam, ws = task.spectrum, task.target
     tests, trains = [], []
     betas, preds = np.zeros((len(t), task.M)), np.zeros((len(t), P))
     for e in range(E):
-        A = _core.projection_rows(key, e, N, task.M)
+        A = _core.dynamics.projection_rows(key, e, N, task.M)
         F = psi @ A.T / np.sqrt(N)
         if method == "gf":
             def rhs(_, w):
@@ -132,7 +132,7 @@ def test_infinite_data_is_the_population_gradient_flow(N):
     task = PowerLawTask(2.0, 1.5, 300, noise=0.2)
     t = np.array([0.0, 1.0, 30.0, 1e3, 1e6])
     frame = learning_curve(task, N=N, P=np.inf, t=t, rng=31)
-    A = _core.projection_rows(_core.derive_seed(seed_from_rng(31), 0), 0, N, task.M)
+    A = _core.dynamics.projection_rows(_core.random.derive_seed(seed_from_rng(31), 0), 0, N, task.M)
     lam, w_star = task.spectrum, task.target
     K = (A * lam) @ A.T / N
     mu, V = np.linalg.eigh(K)
@@ -357,7 +357,7 @@ def test_one_pass_sgd_matches_the_volterra_equation():
     base = seed_from_rng(16)
     diffs = []
     for label, group in frame.groupby("seed"):
-        A = _core.projection_rows(_core.derive_seed(base, int(label)), 0, 100, task.M)
+        A = _core.dynamics.projection_rows(_core.random.derive_seed(base, int(label)), 0, 100, task.M)
         exact = _volterra_risk(A, task.spectrum, task.target, gamma, batch, steps)
         diffs.append(group["test_loss"].to_numpy() / exact - 1)
     diffs = np.array(diffs)
@@ -501,9 +501,9 @@ def test_theory_helper_call_is_fast_and_shaped():
 
 
 def _linear_rf_problem(task, N, P, Q, rng):
-    key = _core.derive_seed(seed_from_rng(rng), 0)
-    psi, eps = _core.data_rows(task.spectrum, task.target, task.noise, key, 0, P + Q)
-    A = _core.projection_rows(key, 0, N, task.M)
+    key = _core.random.derive_seed(seed_from_rng(rng), 0)
+    psi, eps = _core.dynamics.data_rows(task.spectrum, task.target, task.noise, key, 0, P + Q)
+    A = _core.dynamics.projection_rows(key, 0, N, task.M)
     features = psi @ A.T / np.sqrt(N)  # rows phi(x) / sqrt(N)... Gram = features features^T
     y = psi @ task.target + eps
     K = features @ features.T

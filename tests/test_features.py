@@ -12,7 +12,6 @@ import pytest
 from scipy.special import erf
 
 import scalinglab._validation as validation
-from scalinglab import _core
 from scalinglab.features import ACTIVATIONS, RandomFeatures
 
 SIGMA = {
@@ -32,28 +31,6 @@ def explicit_features(rf, X, start=0, stop=None):
     W = rf.weights(start, stop).astype(np.float64)
     Z = np.asarray(X, dtype=np.float64) @ W.T / (rf.lengthscale * np.sqrt(rf.d))
     return SIGMA[rf.activation](Z + rf.phases(start, stop))
-
-
-def test_weights_are_the_philox_normals():
-    rf = RandomFeatures(7, 50, "relu", rng=3)
-    W = rf.weights()
-    expected = _core.normal(rf.seed, _core.streams.FEATURE_WEIGHTS, 0, 50 * 7).reshape(50, 7)
-    np.testing.assert_array_equal(W, expected)
-    np.testing.assert_array_equal(rf.weights(13, 29), W[13:29])
-    single = RandomFeatures(7, 50, "relu", rng=3, dtype="float32").weights()
-    assert single.dtype == np.float32
-    np.testing.assert_array_equal(single, W.astype(np.float32))
-
-
-def test_fourier_phases_are_uniform_numbers():
-    rf = RandomFeatures(4, 20000, "fourier", rng=5)
-    b = rf.phases()
-    u = _core.uniform(rf.seed, _core.streams.FEATURE_PHASES, 0, 20000)
-    np.testing.assert_allclose(b, 2 * np.pi * u, rtol=1e-15)
-    assert b.min() >= 0 and b.max() < 2 * np.pi
-    # Mean of U(0, 2 pi) is pi, standard error 2 pi / sqrt(12 n).
-    assert abs(b.mean() - np.pi) < 5 * 2 * np.pi / np.sqrt(12 * b.size)
-    np.testing.assert_array_equal(RandomFeatures(4, 10, "relu", rng=5).phases(), 0.0)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

@@ -81,16 +81,16 @@ def test_samples_are_keyed_by_sample_index_and_match_the_feature_map():
     assert not np.allclose(task.samples(5, rng=3, held_out=True), X[:5])
     # The streamed pre-activations are RandomFeatures(M, N, ...) of the same samples, for any
     # block size; the noise-free teacher draw has variance 1/M.
-    from scalinglab._native import core
+    from scalinglab._native import _core
     seed = seed_from_rng(9)
-    Z, cross, gram, q = core.latent.moments(seed_from_rng(3), task.std_devs, task.teacher_power,
+    Z, cross, gram, q = _core.latent.moments(seed_from_rng(3), task.std_devs, task.teacher_power,
                                             30, 0, seed, 40, 128, 0, None)
     rf = _feature_map(700, 40, "linear", seed, 1.0)
     np.testing.assert_allclose(Z, rf.transform(X), atol=1e-13)
     u = rf.weights() / math.sqrt(700)
     np.testing.assert_allclose(q, u @ np.diag(task.spectrum) @ u.T, atol=1e-14)
     np.testing.assert_allclose(gram, X @ X.T / 700, rtol=1e-12, atol=1e-15)
-    Z2, *_ = core.latent.moments(seed_from_rng(3), task.std_devs, task.teacher_power, 30, 0,
+    Z2, *_ = _core.latent.moments(seed_from_rng(3), task.std_devs, task.teacher_power, 30, 0,
                                  seed, 40, 0, 1, None)
     np.testing.assert_allclose(Z2, Z, atol=1e-13)
     assert abs(task.draw_teacher(rng=1).var() * 700 - 1) < 0.15

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from scalinglab import resource as R
-from scalinglab._native import core
+from scalinglab._native import _core
 
 TOY = R.CompositeTask.parallel_powers((1.0, 2.0, 4.0))
 
@@ -49,8 +49,8 @@ def _numpy_loss_and_gradient(network: R.Network, X, Y):
 
 
 def _initial_network(task, hidden, activation="silu", key=7):
-    params = core.mlp_initial_parameters(task.input_dim, list(hidden), task.output_dim,
-                                         R.MLPInit()._core(), int(core.derive_seed(key, 0)))
+    params = _core.mlp.initial_parameters(task.input_dim, list(hidden), task.output_dim,
+                                         R.MLPInit()._core(), int(_core.random.derive_seed(key, 0)))
     return R.Network(task.input_dim, tuple(hidden), task.output_dim, activation, params)
 
 
@@ -62,7 +62,7 @@ def _initial_network(task, hidden, activation="silu", key=7):
 def test_gradient_matches_finite_differences_and_numpy(activation, hidden):
     network = _initial_network(TOY, hidden, activation)
     X, Y = TOY.sample(33, key=5)
-    loss, gradient = core.mlp_loss_and_gradient(3, list(hidden), 3, activation, network.params, X, Y)
+    loss, gradient = _core.mlp.loss_and_gradient(3, list(hidden), 3, activation, network.params, X, Y)
     reference_loss, reference = _numpy_loss_and_gradient(network, X, Y)
     assert loss == pytest.approx(reference_loss, rel=1e-13)
     np.testing.assert_allclose(gradient, reference, rtol=1e-11, atol=1e-13)
@@ -71,9 +71,9 @@ def test_gradient_matches_finite_differences_and_numpy(activation, hidden):
     for i in range(gradient.size):
         shifted = network.params.copy()
         shifted[i] += h
-        up = core.mlp_loss_and_gradient(3, list(hidden), 3, activation, shifted, X, Y)[0]
+        up = _core.mlp.loss_and_gradient(3, list(hidden), 3, activation, shifted, X, Y)[0]
         shifted[i] -= 2 * h
-        down = core.mlp_loss_and_gradient(3, list(hidden), 3, activation, shifted, X, Y)[0]
+        down = _core.mlp.loss_and_gradient(3, list(hidden), 3, activation, shifted, X, Y)[0]
         finite[i] = (up - down) / (2 * h)
     # Central differences: error ~ h^2 f''' + eps/h ~ 1e-9 relative to the gradient scale
     # (ReLU: no kink lies within h of a pre-activation for these draws).
@@ -98,7 +98,7 @@ def test_training_equals_numpy_implementation(optimizer):
     trained = R.train_networks(TOY, 12, [3], training=training, eval_size=10, rng=1)
     network = start.networks[0]
     params = network.params.copy()
-    data_key = int(core.derive_seed(int(trained.jobs["key"][0]), 1))
+    data_key = int(_core.random.derive_seed(int(trained.jobs["key"][0]), 1))
     m = np.zeros_like(params)
     v = np.zeros_like(params)
     for step in range(steps):

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from scalinglab import scaling_laws as sl
-from scalinglab._native import core
+from scalinglab._native import _core
 
 E, A, B, ALPHA, BETA = 1.69, 406.4, 410.7, 0.34, 0.28
 A_EXP = BETA / (ALPHA + BETA)
@@ -46,10 +46,10 @@ def _noisy(seed, sigma=0.01):
 def test_lse_prediction_and_gradient():
     theta = np.array([math.log(A), math.log(B), math.log(E), ALPHA, BETA])
     x, y = np.log(N), np.log(D)
-    pred, jac = core.scaling_fit.log_prediction(0, 0, x, y, theta)
+    pred, jac = _core.scaling_fit.log_prediction(0, 0, x, y, theta)
     np.testing.assert_allclose(pred, np.log(L_TRUE), rtol=0, atol=1e-12)
     # No overflow far out: N = 1e15, D = 1e3 (the data term dominates); and tiny sizes.
-    far, _ = core.scaling_fit.log_prediction(0, 0, np.log([1e15, 1.0]), np.log([1e3, 1e30]),
+    far, _ = _core.scaling_fit.log_prediction(0, 0, np.log([1e15, 1.0]), np.log([1e3, 1e30]),
                                              theta)
     expected = np.log(sl.chinchilla_law([1e15, 1.0], [1e3, 1e30], E, A, B, ALPHA, BETA))
     np.testing.assert_allclose(far, expected, rtol=0, atol=1e-12)
@@ -63,7 +63,7 @@ def test_lse_prediction_and_gradient():
     ]:
         for residual in (0, 1):
             t = target if residual == 0 else np.exp(target)
-            f, g = core.scaling_fit.objective(form, n_breaks, residual, xs, ys, t, None, 1e-3,
+            f, g = _core.scaling_fit.objective(form, n_breaks, residual, xs, ys, t, None, 1e-3,
                                               1e6, th)
             fd = np.empty_like(g)
             for j in range(th.size):
@@ -71,9 +71,9 @@ def test_lse_prediction_and_gradient():
                 up, down = th.copy(), th.copy()
                 up[j] += h
                 down[j] -= h
-                fd[j] = (core.scaling_fit.objective(form, n_breaks, residual, xs, ys, t, None,
+                fd[j] = (_core.scaling_fit.objective(form, n_breaks, residual, xs, ys, t, None,
                                                     1e-3, 1e6, up)[0]
-                         - core.scaling_fit.objective(form, n_breaks, residual, xs, ys, t, None,
+                         - _core.scaling_fit.objective(form, n_breaks, residual, xs, ys, t, None,
                                                       1e-3, 1e6, down)[0]) / (2 * h)
             np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-6 * np.max(np.abs(g)),
                                        err_msg=f"form {form} residual {residual}")
@@ -194,13 +194,13 @@ def test_bootstrap_is_reproducible_for_any_thread_count_and_clusters_resample_ru
     # Cluster bootstrap: with 9 runs (one per budget), every resample's row counts are constant
     # within a run and sum to 9 runs' worth of rows.
     runs = np.repeat(np.arange(9), 15)
-    counts = core.scaling_fit.bootstrap_counts(5, runs, np.zeros(9, dtype=np.int64), 200, 1)
+    counts = _core.scaling_fit.bootstrap_counts(5, runs, np.zeros(9, dtype=np.int64), 200, 1)
     assert counts.shape == (200, 135)
     per_run = counts.reshape(200, 9, 15)
     assert (per_run == per_run[:, :, :1]).all()
     assert (per_run[:, :, 0].sum(axis=1) == 9).all()
     # Row bootstrap: multinomial counts with mean 1 and variance (1 - 1/n).
-    rows = core.scaling_fit.bootstrap_counts(5, np.arange(135), np.zeros(135, dtype=np.int64),
+    rows = _core.scaling_fit.bootstrap_counts(5, np.arange(135), np.zeros(135, dtype=np.int64),
                                              2000, 1)
     assert (rows.sum(axis=1) == 135).all()
     assert abs(rows.var() - (1 - 1 / 135)) < 0.03

@@ -1,4 +1,5 @@
-"""The exact Gaussian shortcut: Wishart sampling (Bartlett) and the learning curves built on it.
+"""The exact Gaussian shortcut: the learning curves built on Wishart sampling (the draws
+themselves are tested in tests/test_core_bindings.py).
 
 A^T A (A: N x M, i.i.d. N(0,1)) and [Z, xi]^T [Z, xi] (the data Gram augmented with the noise
 direction) are Wishart matrices; sampling them directly makes the cost O(M^3) whatever N and P
@@ -7,75 +8,9 @@ are. The learning curves must agree in distribution with the explicit simulation
 
 import numpy as np
 import pytest
-from scipy import special, stats
 
-from scalinglab import _core
 from scalinglab.dynamics import learning_curve
 from scalinglab.tasks import PowerLawTask
-
-
-@pytest.mark.parametrize("dof", [1.0, 2.5, 7.0, 40.0])
-def test_chi_square_distribution(dof):
-    # Kolmogorov-Smirnov against scipy's chi^2 (covers both branches of the gamma sampler:
-    # shape dof/2 < 1 and >= 1). Fixed seed; p > 1e-3.
-    x = _core.chi_square(5, dof, 20000)
-    assert stats.kstest(x, stats.chi2(dof).cdf).pvalue > 1e-3
-    assert np.all(x > 0)
-
-
-def test_chi_square_large_dof_moments():
-    dof, n = 1e5, 20000
-    x = _core.chi_square(6, dof, n)
-    assert abs(x.mean() - dof) < 4 * np.sqrt(2 * dof / n)
-    # Var = 2 dof; the standard error of a sample variance is ~ sqrt(2/n) Var for near-normal x.
-    assert abs(x.var() / (2 * dof) - 1) < 4 * np.sqrt(2 / n)
-    assert stats.kstest(x, stats.chi2(dof).cdf).pvalue > 1e-3
-
-
-def test_chi_square_is_a_function_of_its_counter():
-    a = _core.chi_square(9, 3.0, 100)
-    b = _core.chi_square(9, 3.0, 50)
-    np.testing.assert_array_equal(a[:50], b)
-    assert not np.array_equal(a, _core.chi_square(10, 3.0, 100))
-
-
-def test_bartlett_factor_structure():
-    L = _core.bartlett_factor(3, 6, 10)
-    assert L.shape == (6, 6)
-    assert np.all(np.triu(L, 1) == 0) and np.all(np.diag(L) > 0)
-    np.testing.assert_array_equal(L, _core.bartlett_factor(3, 6, 10))
-    # Entry (i, j) depends on (seed, i, j, n) only, so a smaller M is the leading block.
-    np.testing.assert_array_equal(_core.bartlett_factor(3, 4, 10), L[:4, :4])
-    with pytest.raises(ValueError, match="`n`"):
-        _core.bartlett_factor(3, 6, 5)
-
-
-@pytest.mark.parametrize("n", [2, 4, 9])
-def test_wishart_moments(n):
-    # E W = n I, Var W_ij = n (1 + delta_ij) for W ~ W_M(n, I); n < M is the singular case
-    # (explicit G^T G), n >= M the Bartlett case.
-    M, draws = 4, 4000
-    W = np.array([_core.wishart(s, M, n) for s in range(draws)])
-    np.testing.assert_allclose(W, np.transpose(W, (0, 2, 1)))
-    mean, var = W.mean(axis=0), W.var(axis=0)
-    expected_var = n * (1 + np.eye(M))
-    assert np.all(np.abs(mean - n * np.eye(M)) < 4 * np.sqrt(expected_var / draws))
-    # Fourth moments of Wishart entries: Var of the sample variance <~ 10 Var^2 / draws here.
-    assert np.all(np.abs(var / expected_var - 1) < 4 * np.sqrt(10 / draws))
-    ranks = np.linalg.matrix_rank(W[:20])
-    assert np.all(ranks == min(n, M))
-
-
-def test_wishart_log_determinant_and_explicit_samples():
-    # E log det W = sum_{i<M} digamma((n - i)/2) + M log 2: sensitive to every Bartlett degree
-    # of freedom. And a two-sample KS test of log det against explicit numpy G^T G samples.
-    M, n, draws = 5, 8, 4000
-    logdet = np.array([np.linalg.slogdet(_core.wishart(100 + s, M, n))[1] for s in range(draws)])
-    expected = special.digamma((n - np.arange(M)) / 2).sum() + M * np.log(2)
-    assert abs(logdet.mean() - expected) < 4 * logdet.std() / np.sqrt(draws)
-    rng = np.random.default_rng(0)
-    explicit = np.array([np.linalg.slogdet(g.T @ g)[1] for g in rng.standard_normal((draws, n, M))])
-    assert stats.ks_2samp(logdet, explicit).pvalue > 1e-3
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,9 +1,8 @@
 /// \file bind_dynamics.cpp
-/// Learning dynamics (dynamics.hpp) and the Wishart shortcut (wishart.hpp). Thin: argument
-/// conversion, shape checks naming the argument, and the GIL released around pure compute.
+/// _core.dynamics: learning dynamics (dynamics.hpp). Thin: argument conversion, shape checks
+/// naming the argument, and the GIL released around pure compute (without_gil).
 #include "common.hpp"
 #include "scalinglab/dynamics.hpp"
-#include "scalinglab/wishart.hpp"
 
 namespace scalinglab::bindings {
 namespace {
@@ -20,13 +19,7 @@ dyn::LinearTask make_task(const py::array& spectrum, const py::array& target, do
 
 dyn::Schedule make_schedule(const std::string& method, double learning_rate) {
   dyn::Schedule schedule;
-  if (method == "gf") {
-    schedule.method = dyn::Method::kGradientFlow;
-  } else if (method == "gd") {
-    schedule.method = dyn::Method::kGradientDescent;
-  } else {
-    throw py::value_error("`method`: expected 'gf' or 'gd', got '" + method + "'");
-  }
+  schedule.optimizer = parse_optimizer(method, "method");
   schedule.learning_rate = learning_rate;
   return schedule;
 }
@@ -122,14 +115,11 @@ void bind_dynamics(py::module_& m) {
         const auto y_out = vector_view<double>(y_test, "y_test", K_cross.rows());
         const dyn::Schedule schedule = make_schedule(method, learning_rate);
         const std::vector<Index> grid = grid_values(P);
-        RowMatrix<double> test(static_cast<Index>(P.size()), static_cast<Index>(times.size()));
-        RowMatrix<double> train(static_cast<Index>(P.size()), static_cast<Index>(times.size()));
-        RunControl control = make_run_control(n_threads, std::move(progress));
-        {
-          py::gil_scoped_release release;  // pure C++ below, no Python object touched
-          dyn::kernel_learning_curves(K, K_cross, y, y_out, grid, times, schedule, test, train, control);
-        }
-        return py::make_tuple(std::move(test), std::move(train));
+        return grid_curves(P.size(), times.size(), n_threads, std::move(progress),
+                           [&](auto& test, auto& train, const RunControl& control) {
+                             dyn::kernel_learning_curves(K, K_cross, y, y_out, grid, times,
+                                                         schedule, test, train, control);
+                           });
       },
       py::arg("K_train"), py::arg("K_test"), py::arg("y_train"), py::arg("y_test"), py::arg("P"),
       py::arg("times"), py::arg("method"), py::arg("learning_rate"), py::arg("n_threads") = 0,
@@ -139,14 +129,9 @@ void bind_dynamics(py::module_& m) {
   m.def(
       "projection_rows",
       [](std::uint64_t seed, std::int64_t member, std::int64_t rows, std::int64_t M, int n_threads) {
-        RowMatrix<double> A;
-        {
-          py::gil_scoped_release release;  // pure C++ below, no Python object touched
-          RunControl control;
-          control.n_threads = n_threads;
-          A = dyn::projection_rows(seed, member, rows, M, control);
-        }
-        return A;
+        return without_gil(n_threads, [&](const RunControl& control) {
+          return dyn::projection_rows(seed, member, rows, M, control);
+        });
       },
       py::arg("seed"), py::arg("member"), py::arg("rows"), py::arg("M"), py::arg("n_threads") = 0,
       "The projection A (rows, M) of ensemble member `member` used by the simulator.");
@@ -158,61 +143,14 @@ void bind_dynamics(py::module_& m) {
         const dyn::LinearTask task = make_task(spectrum, target, noise);
         RowMatrix<double> psi;
         Vector<double> eps;
-        {
-          py::gil_scoped_release release;  // pure C++ below, no Python object touched
-          RunControl control;
-          control.n_threads = n_threads;
+        without_gil(n_threads, [&](const RunControl& control) {
           dyn::data_rows(task, seed, first, rows, psi, eps, control);
-        }
+        });
         return py::make_tuple(std::move(psi), std::move(eps));
       },
       py::arg("spectrum"), py::arg("target"), py::arg("noise"), py::arg("seed"), py::arg("first"),
       py::arg("rows"), py::arg("n_threads") = 0,
       "The data rows (psi (rows, M), eps (rows)) used by the simulator.");
-
-  m.def(
-      "wishart",
-      [](std::uint64_t seed, std::int64_t M, std::int64_t n, int n_threads) {
-        ColMatrix<double> W;
-        {
-          py::gil_scoped_release release;  // pure C++ below, no Python object touched
-          RunControl control;
-          control.n_threads = n_threads;
-          W = wishart::sample_wishart(seed, M, n, control);
-        }
-        return W;
-      },
-      py::arg("seed"), py::arg("M"), py::arg("n"), py::arg("n_threads") = 0,
-      "W ~ Wishart_M(n, I): Bartlett for n >= M, explicit G^T G for n < M.");
-
-  m.def(
-      "bartlett_factor",
-      [](std::uint64_t seed, std::int64_t M, std::int64_t n) {
-        ColMatrix<double> L;
-        {
-          py::gil_scoped_release release;  // pure C++ below, no Python object touched
-          L = wishart::bartlett_factor(seed, M, n);
-        }
-        return L;
-      },
-      py::arg("seed"), py::arg("M"), py::arg("n"),
-      "Lower-triangular L (M, M) with L L^T ~ Wishart_M(n, I); needs n >= M.");
-
-  m.def(
-      "chi_square",
-      [](std::uint64_t seed, double dof, std::int64_t count) {
-        if (count < 0) throw py::value_error("`count`: must be >= 0, got " + std::to_string(count));
-        py::array_t<double> out(count);
-        double* data = out.mutable_data();
-        {
-          py::gil_scoped_release release;  // pure C++ below, no Python object touched
-          for (std::int64_t i = 0; i < count; ++i)
-            data[i] = wishart::chi_square(seed, static_cast<std::uint64_t>(i), dof);
-        }
-        return out;
-      },
-      py::arg("seed"), py::arg("dof"), py::arg("count"),
-      "chi^2_dof variates number 0 .. count-1 of `seed`.");
 }
 
 }  // namespace scalinglab::bindings

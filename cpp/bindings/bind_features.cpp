@@ -1,7 +1,7 @@
 /// \file bind_features.cpp
-/// Random feature maps, streamed Grams and analytic kernels (features.hpp, kernel.hpp).
+/// _core.features: random feature maps and their streamed Grams (features.hpp, kernel.hpp).
 /// Thin: arguments are converted (no copies of the data), then the GIL is released around the
-/// compute. Meaning is validated in python/scalinglab/features.py and kernels.py.
+/// compute (without_gil). Meaning is validated in python/scalinglab/features.py.
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -19,8 +19,6 @@ template <class Matrix>
 py::array to_numpy(Matrix&& matrix) {
   return py::cast(std::forward<Matrix>(matrix)).template cast<py::array>();
 }
-
-bool is_float32(const py::array& a) { return py::isinstance<py::array_t<float>>(a); }
 
 template <class T>
 py::array transform_impl(const RandomFeatureMap& map, const py::array& X, std::uint64_t start,
@@ -42,31 +40,16 @@ py::tuple grams_impl(const RandomFeatureMap& map, const py::array& X, const py::
       Z.is_none() ? py::array(py::array_t<T>(std::vector<py::ssize_t>{0, map.d()}))
                   : Z.cast<py::array>();
   auto z = matrix_view<T>(z_array, "Z", map.d());
-  RunControl control = make_run_control(n_threads, std::move(progress));
-  StreamedGrams<T> grams;
-  {
-    py::gil_scoped_release release;  // pure C++ below, no Python object touched
-    grams = streamed_grams<T>(map, x, z, with_gram, std::move(checkpoints), block_size, control);
-  }
+  StreamedGrams<T> grams = without_gil(
+      n_threads,
+      [&](const RunControl& control) {
+        return streamed_grams<T>(map, x, z, with_gram, std::move(checkpoints), block_size, control);
+      },
+      std::move(progress));
   py::list gram_list, cross_list;
   for (auto& g : grams.gram) gram_list.append(to_numpy(std::move(g)));
   for (auto& c : grams.cross) cross_list.append(to_numpy(std::move(c)));
   return py::make_tuple(grams.checkpoints, gram_list, cross_list);
-}
-
-// Analytic kernel of X (and Y, or X again when Y is None) computed with the GIL released.
-template <class F>
-py::array analytic_kernel(const py::array& X, const py::object& Y, F kernel) {
-  auto x = matrix_view<double>(X, "X");
-  // Y = None is X itself: the same memory, which the core turns into a syrk.
-  const py::array y_array = Y.is_none() ? X : Y.cast<py::array>();
-  auto y = matrix_view<double>(y_array, "Y", x.cols());
-  RowMatrix<double> K;
-  {
-    py::gil_scoped_release release;  // pure C++ below, no Python object touched
-    K = kernel(x, y);
-  }
-  return to_numpy(std::move(K));
 }
 
 }  // namespace
@@ -96,17 +79,11 @@ void bind_features(py::module_& m) {
              bool single_precision, int n_threads) -> py::array {
             if (single_precision) {
               RowMatrix<float> W;
-              {
-                py::gil_scoped_release release;  // pure C++ below, no Python object touched
-                self.weights<float>(start, stop, W, n_threads);
-              }
+              without_gil(n_threads, [&](const RunControl&) { self.weights<float>(start, stop, W, n_threads); });
               return to_numpy(std::move(W));
             }
             RowMatrix<double> W;
-            {
-              py::gil_scoped_release release;  // pure C++ below, no Python object touched
-              self.weights<double>(start, stop, W, n_threads);
-            }
+            without_gil(n_threads, [&](const RunControl&) { self.weights<double>(start, stop, W, n_threads); });
             return to_numpy(std::move(W));
           },
           py::arg("start"), py::arg("stop"), py::arg("single_precision") = false,
@@ -150,46 +127,10 @@ void bind_features(py::module_& m) {
 
   m.def("default_block_size", &default_block_size, py::arg("rows"), py::arg("d"),
         py::arg("scalar_bytes"));
-  m.def("activation_names", [] { return std::string(activation_names()); });
+  m.def(
+      "activation_names", [] { return std::string(activation_names()); },
+      "The activations the core knows, comma-separated (scalinglab._activations reads it).");
 
-  m.def(
-      "linear_kernel",
-      [](const py::array& X, const py::object& Y, int n_threads) {
-        return analytic_kernel(X, Y, [&](auto& x, auto& y) { return linear_kernel(x, y, n_threads); });
-      },
-      py::arg("X"), py::arg("Y") = py::none(), py::arg("n_threads") = 0);
-  m.def(
-      "rbf_kernel",
-      [](const py::array& X, const py::object& Y, double lengthscale, int n_threads) {
-        return analytic_kernel(
-            X, Y, [&](auto& x, auto& y) { return rbf_kernel(x, y, lengthscale, n_threads); });
-      },
-      py::arg("X"), py::arg("Y") = py::none(), py::arg("lengthscale") = 1.0,
-      py::arg("n_threads") = 0);
-  m.def(
-      "arccos_kernel",
-      [](const py::array& X, const py::object& Y, int degree, int n_threads) {
-        return analytic_kernel(
-            X, Y, [&](auto& x, auto& y) { return arccos_kernel(x, y, degree, n_threads); });
-      },
-      py::arg("X"), py::arg("Y") = py::none(), py::arg("degree") = 1, py::arg("n_threads") = 0);
-  m.def(
-      "arcsin_kernel",
-      [](const py::array& X, const py::object& Y, int n_threads) {
-        return analytic_kernel(X, Y, [&](auto& x, auto& y) { return arcsin_kernel(x, y, n_threads); });
-      },
-      py::arg("X"), py::arg("Y") = py::none(), py::arg("n_threads") = 0);
-  m.def(
-      "infinite_width_kernel",
-      [](const std::string& activation, const py::array& X, const py::object& Y,
-         double lengthscale, int n_threads) {
-        const Activation parsed = parse_activation(activation);
-        return analytic_kernel(X, Y, [&](auto& x, auto& y) {
-          return infinite_width_kernel(parsed, lengthscale, x, y, n_threads);
-        });
-      },
-      py::arg("activation"), py::arg("X"), py::arg("Y") = py::none(),
-      py::arg("lengthscale") = 1.0, py::arg("n_threads") = 0);
 }
 
 }  // namespace scalinglab::bindings

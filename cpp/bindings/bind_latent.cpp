@@ -20,7 +20,7 @@ py::array to_numpy(Matrix&& matrix) {
 }  // namespace
 
 void bind_latent(py::module_& m) {
-  py::module_ latent = m.def_submodule("latent", "Latent power-law data (MRS, arXiv 2210.16859).");
+  py::module_& latent = m;  // module.cpp made the submodule _core.latent
   latent.def(
       "samples",
       [](std::uint64_t seed, std::uint64_t stream, const py::array& std_devs, std::uint64_t start,

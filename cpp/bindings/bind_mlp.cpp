@@ -139,10 +139,10 @@ void bind_mlp(py::module_& m) {
   streams["data"] = static_cast<std::uint64_t>(random::kStreamMlpData);
   streams["train_set"] = static_cast<std::uint64_t>(random::kStreamMlpTrainSet);
   streams["eval"] = static_cast<std::uint64_t>(random::kStreamMlpEval);
-  m.attr("MLP_STREAMS") = streams;
+  m.attr("STREAMS") = streams;
 
   m.def(
-      "mlp_train",
+      "train",
       [](const std::vector<py::dict>& task_dicts, const std::vector<std::int64_t>& job_tasks,
          const std::vector<std::vector<std::int64_t>>& job_hidden,
          const std::vector<std::uint64_t>& job_keys, const std::string& activation,
@@ -178,7 +178,7 @@ void bind_mlp(py::module_& m) {
       "train_loss), the losses (n_networks, n_checkpoints * max_outputs).");
 
   m.def(
-      "mlp_initial_parameters",
+      "initial_parameters",
       [](std::int64_t input_dim, const std::vector<std::int64_t>& hidden, std::int64_t output_dim,
          const py::dict& init_dict, std::uint64_t init_key) {
         const mlp::Architecture arch = make_architecture(input_dim, hidden, output_dim, "silu");
@@ -188,7 +188,7 @@ void bind_mlp(py::module_& m) {
       py::arg("init_key"), "Initial flat parameters for init key derive_seed(K, 0).");
 
   m.def(
-      "mlp_forward",
+      "forward",
       [](std::int64_t input_dim, const std::vector<std::int64_t>& hidden, std::int64_t output_dim,
          const std::string& activation, const py::array& params, const py::array& X) {
         const mlp::Architecture arch = make_architecture(input_dim, hidden, output_dim, activation);
@@ -201,7 +201,7 @@ void bind_mlp(py::module_& m) {
       py::arg("params"), py::arg("X"), "Network outputs (n, output_dim).");
 
   m.def(
-      "mlp_loss_and_gradient",
+      "loss_and_gradient",
       [](std::int64_t input_dim, const std::vector<std::int64_t>& hidden, std::int64_t output_dim,
          const std::string& activation, const py::array& params, const py::array& X,
          const py::array& Y) {
@@ -223,7 +223,7 @@ void bind_mlp(py::module_& m) {
       "Loss (1/n) sum (f - y)^2 and its gradient with respect to the flat parameters.");
 
   m.def(
-      "mlp_sample_task",
+      "sample_task",
       [](const py::dict& task_dict, std::uint64_t key, std::uint64_t stream, std::uint64_t first,
          std::int64_t n) {
         const mlp::CompositeTask task = parse_task(task_dict);
@@ -236,7 +236,7 @@ void bind_mlp(py::module_& m) {
       "Samples first .. first+n-1 of a composite task under (key, stream): (X, Y).");
 
   m.def(
-      "mlp_task_targets",
+      "task_targets",
       [](const py::dict& task_dict, const py::array& X) {
         const mlp::CompositeTask task = parse_task(task_dict);
         const auto x = matrix_view<double>(X, "X", task.input_dim());

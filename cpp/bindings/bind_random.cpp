@@ -1,28 +1,35 @@
 /// \file bind_random.cpp
-/// Philox streams and thread settings.
+/// _core.random: Philox streams (random.hpp) and their stream ids (_core.random.streams).
 #include "common.hpp"
 #include "scalinglab/random.hpp"
 
 namespace scalinglab::bindings {
+namespace {
+
+// Numbers counter_start .. counter_start+n-1 of (seed, stream) into a new array of T.
+template <class T, class Fill>
+py::array fill_array(py::ssize_t n, Fill&& fill) {
+  if (n < 0) throw py::value_error("`n`: must be >= 0, got " + std::to_string(n));
+  py::array_t<T> out(n);
+  T* data = out.mutable_data();
+  without_gil(0, [&](const RunControl&) { fill(data, static_cast<std::size_t>(n)); });
+  return std::move(out);
+}
+
+}  // namespace
 
 void bind_random(py::module_& m) {
   m.def(
       "normal",
       [](std::uint64_t seed, std::uint64_t stream, std::uint64_t counter_start, py::ssize_t n,
          bool single_precision) -> py::array {
-        if (n < 0) throw py::value_error("`n`: must be >= 0, got " + std::to_string(n));
-        if (single_precision) {
-          py::array_t<float> out(n);
-          float* data = out.mutable_data();
-          py::gil_scoped_release release;  // pure C++ below, no Python object touched
-          random::fill_normal(seed, stream, counter_start, data, static_cast<std::size_t>(n));
-          return std::move(out);
-        }
-        py::array_t<double> out(n);
-        double* data = out.mutable_data();
-        py::gil_scoped_release release;  // pure C++ below, no Python object touched
-        random::fill_normal(seed, stream, counter_start, data, static_cast<std::size_t>(n));
-        return std::move(out);
+        if (single_precision)
+          return fill_array<float>(n, [&](float* data, std::size_t count) {
+            random::fill_normal(seed, stream, counter_start, data, count);
+          });
+        return fill_array<double>(n, [&](double* data, std::size_t count) {
+          random::fill_normal(seed, stream, counter_start, data, count);
+        });
       },
       py::arg("seed"), py::arg("stream"), py::arg("counter_start"), py::arg("n"),
       py::arg("single_precision") = false,
@@ -30,11 +37,9 @@ void bind_random(py::module_& m) {
   m.def(
       "uniform",
       [](std::uint64_t seed, std::uint64_t stream, std::uint64_t counter_start, py::ssize_t n) {
-        if (n < 0) throw py::value_error("`n`: must be >= 0, got " + std::to_string(n));
-        py::array_t<double> out(n);
-        random::fill_uniform(seed, stream, counter_start, out.mutable_data(),
-                             static_cast<std::size_t>(n));
-        return out;
+        return fill_array<double>(n, [&](double* data, std::size_t count) {
+          random::fill_uniform(seed, stream, counter_start, data, count);
+        });
       },
       py::arg("seed"), py::arg("stream"), py::arg("counter_start"), py::arg("n"),
       "Uniform numbers in (0, 1) at counters counter_start .. counter_start+n-1.");
@@ -47,10 +52,8 @@ void bind_random(py::module_& m) {
       },
       py::arg("seed"), py::arg("stream"), py::arg("counter"),
       "The four 32-bit words of one Philox4x32-10 block.");
-  m.def("derive_seed", &random::derive_seed, py::arg("seed"), py::arg("index"));
-  m.def("resolve_threads", &resolve_threads, py::arg("n_threads"));
-  m.def("blas_threads", &get_blas_threads);
-  m.def("set_blas_threads", &set_blas_threads, py::arg("n_threads"));
+  m.def("derive_seed", &random::derive_seed, py::arg("seed"), py::arg("index"),
+        "The 64-bit key of child `index` of `seed` (ensemble members, grid points, seeds).");
 
   py::module_ streams = m.def_submodule("streams", "Stream ids of the core's randomness.");
   streams.attr("FEATURE_WEIGHTS") = static_cast<std::uint64_t>(random::kStreamFeatureWeights);

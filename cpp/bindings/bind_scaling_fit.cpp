@@ -78,9 +78,7 @@ std::vector<std::int64_t> int64_list(const py::array& a, const char* name) {
 
 }  // namespace
 
-void bind_scaling_fit(py::module_& root) {
-  py::module_ m = root.def_submodule("scaling_fit", "Scaling-law fitting core (private).");
-
+void bind_scaling_fit(py::module_& m) {  // m is _core.scaling_fit (module.cpp)
   m.def("n_parameters", &sf::n_parameters, py::arg("form"), py::arg("n_breaks") = 0);
 
   m.def(

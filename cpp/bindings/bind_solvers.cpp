@@ -1,5 +1,5 @@
 /// \file bind_solvers.cpp
-/// Eigendecomposition and ridge solvers (solvers.hpp). float32 arrays take the float path,
+/// _core.solvers: eigendecomposition and ridge solvers (solvers.hpp). float32 arrays take the float path,
 /// everything else must be float64 (the Python layer converts); shapes are checked here and in
 /// the core, meaning (ridge >= 0, symmetry tolerance) in Python.
 #include <vector>
@@ -9,8 +9,6 @@
 
 namespace scalinglab::bindings {
 namespace {
-
-bool is_float32(const py::array& a) { return py::isinstance<py::array_t<float>>(a); }
 
 /// Stacks equally shaped row-major matrices into a C-ordered array (count, rows, cols).
 template <class T>
@@ -27,8 +25,7 @@ py::array_t<T> stack(const std::vector<RowMatrix<T>>& matrices, Index rows, Inde
 template <class T>
 void require_symmetric_impl(const py::array& a, const std::string& name, double tolerance) {
   auto A = matrix_view<T>(a, name.c_str());
-  py::gil_scoped_release release;  // pure C++ below, no Python object touched
-  require_symmetric<T>(A, name.c_str(), tolerance);
+  without_gil(0, [&](const RunControl&) { require_symmetric<T>(A, name.c_str(), tolerance); });
 }
 
 template <class T>
@@ -76,9 +73,7 @@ void bind_normal_equations(py::module_& m, const char* name) {
           [](Class& self, const py::array& features, const py::array& y, int n_threads) {
             auto Phi = matrix_view<T>(features, "features");
             auto Y = matrix_view<T>(y, "y");
-            RunControl control = make_run_control(n_threads);
-            py::gil_scoped_release release;  // pure C++ below, no Python object touched
-            self.add(Phi, Y, control);
+            without_gil(n_threads, [&](const RunControl& control) { self.add(Phi, Y, control); });
           },
           py::arg("features"), py::arg("y"), py::arg("n_threads") = 0)
       .def(
@@ -104,9 +99,9 @@ void bind_ridge_path(py::module_& m, const char* name) {
       .def(py::init([](const py::array& gram, const py::array& y, int n_threads) {
              auto K = matrix_view<T>(gram, "gram");
              auto Y = matrix_view<T>(y, "y");
-             RunControl control = make_run_control(n_threads);
-             py::gil_scoped_release release;  // pure C++ below, no Python object touched
-             return std::make_unique<Class>(K, Y, control);
+             return without_gil(n_threads, [&](const RunControl& control) {
+               return std::make_unique<Class>(K, Y, control);
+             });
            }),
            py::arg("gram"), py::arg("y"), py::arg("n_threads") = 0)
       .def_property_readonly("eigenvalues", &Class::eigenvalues,

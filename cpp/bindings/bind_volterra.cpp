@@ -1,5 +1,5 @@
 /// \file bind_volterra.cpp
-/// One-pass SGD risk theory (scalinglab/volterra.hpp): exact and deterministic spectra, the
+/// _core.volterra: one-pass SGD risk theory (scalinglab/volterra.hpp): exact and deterministic spectra, the
 /// blocked risk recursion, the Volterra form and the resolvent m(z). The Python API is
 /// scalinglab.sgd_theory; these functions are its private back end.
 #include <complex>
@@ -90,7 +90,7 @@ auto with_spectrum(const py::array& eigenvalues, const py::array& forcing, const
 
 void bind_volterra(py::module_& m) {
   m.def(
-      "volterra_exact_spectrum",
+      "exact_spectrum",
       [](const py::array& W, const py::array& data_eigenvalues, const py::array& target,
          bool target_is_variance, int n_threads) {
         auto w = matrix_view<double>(W, "W");
@@ -106,7 +106,7 @@ void bind_volterra(py::module_& m) {
       "Exact Volterra spectrum of K = W^T D W for a (v, d) projection W.");
 
   m.def(
-      "volterra_exact_spectrum_seeded",
+      "exact_spectrum_seeded",
       [](std::uint64_t seed, std::uint64_t stream, Index d, const py::array& data_eigenvalues,
          const py::array& target, bool target_is_variance, int n_threads) {
         auto lambda = vector_view<double>(data_eigenvalues, "data_eigenvalues");
@@ -122,18 +122,15 @@ void bind_volterra(py::module_& m) {
       "Exact Volterra spectrum for W[k, i] = normal(seed, stream, i*v + k) / sqrt(d).");
 
   m.def(
-      "volterra_deterministic_spectrum",
+      "deterministic_spectrum",
       [](const py::array& data_eigenvalues, const py::array& target_power, Index d, double slope,
          int nodes_per_panel, double lower_factor, int n_threads) {
         auto lambda = vector_view<double>(data_eigenvalues, "data_eigenvalues");
         auto power = vector_view<double>(target_power, "target_power", lambda.size());
-        RunControl control = make_run_control(n_threads);
-        volterra::ContourOptions options{slope, nodes_per_panel, lower_factor};
-        volterra::SgdSpectrum<Complex> spectrum;
-        {
-          py::gil_scoped_release release;  // pure C++ below, no Python object touched
-          spectrum = volterra::deterministic_spectrum(lambda, power, d, options, control);
-        }
+        const volterra::ContourOptions options{slope, nodes_per_panel, lower_factor};
+        const auto spectrum = without_gil(n_threads, [&](const RunControl& control) {
+          return volterra::deterministic_spectrum(lambda, power, d, options, control);
+        });
         return spectrum_dict(spectrum);
       },
       py::arg("data_eigenvalues"), py::arg("target_power"), py::arg("d"), py::arg("slope") = 0.1,
@@ -141,7 +138,7 @@ void bind_volterra(py::module_& m) {
       "Complex contour atoms of the deterministic-equivalent forcing and kernel measures.");
 
   m.def(
-      "volterra_risk_curve",
+      "risk_curve",
       [](const py::array& eigenvalues, const py::array& forcing, const py::array& kernel,
          double limit_level, const py::array& schedule_starts, const py::array& learning_rates,
          Index batch_size, double noise, const py::array& steps, double block_fraction,
@@ -152,11 +149,14 @@ void bind_volterra(py::module_& m) {
         schedule.learning_rates.assign(rates.data(), rates.data() + rates.size());
         const std::vector<std::int64_t> step_list = int_vector(steps, "steps");
         volterra::RecursionOptions options{block_fraction, exact_steps};
-        RunControl control = make_run_control(n_threads, std::move(progress));
         return with_spectrum(eigenvalues, forcing, kernel, limit_level, [&](const auto& spectrum) {
-          py::gil_scoped_release release;  // pure C++ below, no Python object touched
-          return volterra::risk_curve(spectrum, schedule, batch_size, noise, step_list, options,
-                                      control);
+          return without_gil(
+              n_threads,
+              [&](const RunControl& control) {
+                return volterra::risk_curve(spectrum, schedule, batch_size, noise, step_list,
+                                            options, control);
+              },
+              std::move(progress));
         });
       },
       py::arg("eigenvalues"), py::arg("forcing"), py::arg("kernel"), py::arg("limit_level"),
@@ -171,12 +171,12 @@ void bind_volterra(py::module_& m) {
       [](const py::array& eigenvalues, const py::array& forcing, const py::array& kernel,
          double limit_level, double learning_rate, Index batch_size, Index n_steps,
          int n_threads) {
-        RunControl control = make_run_control(n_threads);
         volterra::VolterraFunctions out =
             with_spectrum(eigenvalues, forcing, kernel, limit_level, [&](const auto& spectrum) {
-              py::gil_scoped_release release;  // pure C++ below, no Python object touched
-              return volterra::volterra_functions(spectrum, learning_rate, batch_size, n_steps,
-                                                  control);
+              return without_gil(n_threads, [&](const RunControl& control) {
+                return volterra::volterra_functions(spectrum, learning_rate, batch_size, n_steps,
+                                                    control);
+              });
             });
         return py::make_tuple(out.forcing, out.kernel);
       },
@@ -185,18 +185,17 @@ void bind_volterra(py::module_& m) {
       "Forcing F(r) and kernel K(r), r = 0..n_steps, of the Volterra equation.");
 
   m.def(
-      "volterra_solve",
+      "solve_volterra",
       [](const py::array& forcing, const py::array& kernel, double noise) {
         auto f = vector_view<double>(forcing, "forcing");
         auto k = vector_view<double>(kernel, "kernel");
-        py::gil_scoped_release release;  // pure C++ below, no Python object touched
-        return volterra::solve_volterra(f, k, noise);
+        return without_gil(0, [&](const RunControl&) { return volterra::solve_volterra(f, k, noise); });
       },
       py::arg("forcing"), py::arg("kernel"), py::arg("noise") = 0.0,
       "Solves P(r) = F(r) + sum_{s<r} K(r-1-s) (P(s) + noise) by direct summation.");
 
   m.def(
-      "volterra_kernel_norm",
+      "kernel_norm",
       [](const py::array& eigenvalues, const py::array& forcing, const py::array& kernel,
          double limit_level, double learning_rate, Index batch_size) {
         return with_spectrum(eigenvalues, forcing, kernel, limit_level, [&](const auto& spectrum) {
@@ -207,7 +206,7 @@ void bind_volterra(py::module_& m) {
       py::arg("learning_rate"), py::arg("batch_size"));
 
   m.def(
-      "volterra_risk_limit",
+      "risk_limit",
       [](const py::array& eigenvalues, const py::array& forcing, const py::array& kernel,
          double limit_level, double learning_rate, Index batch_size, double noise) {
         return with_spectrum(eigenvalues, forcing, kernel, limit_level, [&](const auto& spectrum) {
@@ -222,9 +221,9 @@ void bind_volterra(py::module_& m) {
       [](const py::array& data_eigenvalues, Index d, const py::array& z, int n_threads) {
         auto lambda = vector_view<double>(data_eigenvalues, "data_eigenvalues");
         const Vector<Complex> points = complex_vector(z, "z");
-        RunControl control = make_run_control(n_threads);
-        py::gil_scoped_release release;  // pure C++ below, no Python object touched
-        return volterra::resolvent_m(lambda, d, points, control);
+        return without_gil(n_threads, [&](const RunControl& control) {
+          return volterra::resolvent_m(lambda, d, points, control);
+        });
       },
       py::arg("data_eigenvalues"), py::arg("d"), py::arg("z"), py::arg("n_threads") = 0,
       "PPXP's m(z) at each z (Im z >= 0; real z means z + i0).");

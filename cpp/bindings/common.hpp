@@ -1,7 +1,10 @@
 #pragma once
 /// \file common.hpp
 /// The one place that includes pybind11. Every bind_<area>.cpp includes this file and defines
-/// `void bind_<area>(py::module_&)`; module.cpp only calls them.
+/// `void bind_<area>(py::module_&)`, which fills the submodule `_core.<area>`; module.cpp only
+/// creates the submodules and calls them. Why one header: every translation unit must see the
+/// same pybind11 headers and type casters (eigen, numpy, stl, functional), or the one-definition
+/// rule breaks silently (a caster defined in one file and not in another).
 #include <pybind11/eigen.h>
 #include <pybind11/functional.h>
 #include <pybind11/numpy.h>
@@ -12,6 +15,7 @@
 #include <string>
 
 #include "scalinglab/errors.hpp"
+#include "scalinglab/optimizer.hpp"
 #include "scalinglab/parallel.hpp"
 #include "scalinglab/types.hpp"
 
@@ -21,8 +25,10 @@ namespace scalinglab::bindings {
 
 void bind_random(py::module_& m);
 void bind_features(py::module_& m);
+void bind_kernels(py::module_& m);
 void bind_solvers(py::module_& m);
 void bind_dynamics(py::module_& m);
+void bind_wishart(py::module_& m);
 void bind_theory(py::module_& m);
 void bind_volterra(py::module_& m);
 void bind_scaling_fit(py::module_& m);
@@ -32,6 +38,18 @@ void bind_mlp(py::module_& m);
 template <class T>
 inline const char* dtype_name() {
   return std::is_same<T, float>::value ? "float32" : "float64";
+}
+
+/// True for a float32 array (which takes the float path of the templated cores).
+inline bool is_float32(const py::array& a) { return py::isinstance<py::array_t<float>>(a); }
+
+/// The optimizer of the GF/GD engines (dynamics and theory) from its Python name.
+/// \param argument the keyword, named in the error ("method", "optimizer").
+inline Optimizer parse_optimizer(const std::string& name, const char* argument) {
+  if (name == "gf") return Optimizer::kGradientFlow;
+  if (name == "gd") return Optimizer::kGradientDescent;
+  throw py::value_error(std::string("`") + argument + "`: expected 'gf' or 'gd', got '" + name +
+                        "'");
 }
 
 inline std::string shape_string(const py::array& a) {
@@ -105,10 +123,12 @@ inline RunControl make_run_control(int n_threads, py::object progress = py::none
 /// Runs `compute(control)` with the GIL released (pure C++: it must touch no Python object) and
 /// returns its result. The control carries n_threads, Ctrl-C polling and the optional progress
 /// callback; the GIL is re-acquired before the control (and its Python references) is destroyed.
+/// Every binding that computes goes through here, so that the GIL is released around pure C++
+/// and Ctrl-C reaches the loops that poll the control.
 template <class Compute>
 auto without_gil(int n_threads, Compute&& compute, py::object progress = py::none()) {
   const RunControl control = make_run_control(n_threads, std::move(progress));
-  py::gil_scoped_release release;
+  py::gil_scoped_release release;  // pure C++ in compute: no Python object is touched there
   return compute(control);
 }
 

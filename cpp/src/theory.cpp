@@ -317,7 +317,7 @@ TimeLosses evaluate_time(const ModeSpectrum& modes, const BranchSolver& solver, 
                          const CurveOptions& options) {
   const double sigma2 = options.noise;
   if (t == 0.0) return {modes.initial_loss(), modes.initial_loss() + sigma2};
-  const bool gd = options.optimizer == Optimizer::GradientDescent;
+  const bool gd = options.optimizer == Optimizer::kGradientDescent;
   const double eta = options.learning_rate;
   int n = options.talbot_nodes;
   double r = 0.0;  // 0 = Talbot's own r = 2n/(5t)
@@ -658,7 +658,7 @@ LearningCurve learning_curve(const ModeSpectrum& modes, double n_features, doubl
           "must be finite and >= 0, got " + number(options.noise));
   require(options.talbot_nodes >= 4 && options.talbot_nodes <= 64, "talbot_nodes",
           "expected 4..64 (about 16 in double precision), got " + std::to_string(options.talbot_nodes));
-  const bool gd = options.optimizer == Optimizer::GradientDescent;
+  const bool gd = options.optimizer == Optimizer::kGradientDescent;
   for (Index i = 0; i < times.size(); ++i) {
     require(times[i] >= 0 && std::isfinite(times[i]), "times",
             "must be finite and >= 0, got " + number(times[i]));
@@ -685,23 +685,12 @@ LearningCurve learning_curve(const ModeSpectrum& modes, double n_features, doubl
   for (Index start = 0; start < T; start += block) {
     control.poll();
     const Index end = std::min(T, start + block);
-    std::exception_ptr error;
-    Index error_index = T;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (Index i = start; i < end; ++i) {
-      try {
-        const TimeLosses losses = evaluate_time(modes, solver, times[i], options);
-        curve.test_loss[i] = losses.test;
-        curve.train_loss[i] = losses.train;
-      } catch (...) {
-#pragma omp critical(scalinglab_theory_error)
-        if (i < error_index) {  // report the earliest failing time, whatever the threads
-          error_index = i;
-          error = std::current_exception();
-        }
-      }
-    }
-    if (error) std::rethrow_exception(error);
+    // The earliest failing time is reported, whatever the threads.
+    parallel_for_collect(start, end, threads, [&](Index i) {
+      const TimeLosses losses = evaluate_time(modes, solver, times[i], options);
+      curve.test_loss[i] = losses.test;
+      curve.train_loss[i] = losses.train;
+    });
     control.progress(static_cast<double>(end) / static_cast<double>(T));
   }
   return curve;
@@ -754,6 +743,22 @@ RidgeErrors ridge_errors(const ModeSpectrum& modes, double n_features, double n_
   }
   out.test_loss = X;
   out.train_loss = r1 * r1 * (X + noise);  // R1 = 0 when the flow interpolates (P <= N)
+  return out;
+}
+
+std::vector<RidgeErrors> ridge_errors(const ModeSpectrum& modes,
+                                      const Eigen::Ref<const Vector<double>>& n_features,
+                                      const Eigen::Ref<const Vector<double>>& n_samples,
+                                      const Eigen::Ref<const Vector<double>>& ridge, double noise,
+                                      double ensemble) {
+  require(n_samples.size() == n_features.size(), "n_samples",
+          "expected " + std::to_string(n_features.size()) + " values (one per n_features)");
+  require(ridge.size() == n_features.size(), "ridge",
+          "expected " + std::to_string(n_features.size()) + " values (one per n_features)");
+  std::vector<RidgeErrors> out;
+  out.reserve(static_cast<std::size_t>(n_features.size()));
+  for (Index i = 0; i < n_features.size(); ++i)
+    out.push_back(ridge_errors(modes, n_features[i], n_samples[i], ridge[i], noise, ensemble));
   return out;
 }
 

@@ -556,27 +556,6 @@ void check_data_eigenvalues(const Eigen::Ref<const Vector<double>>& lambda, Inde
 }
 
 
-// Runs body(i) for i in [0, n) on `threads` threads. Exceptions must not leave an OpenMP region:
-// the first one is kept and rethrown as LinAlgError after the loop.
-template <class Body>
-void parallel_for_rethrow(Index n, int threads, Body&& body) {
-  bool failed = false;
-  std::string message;
-#pragma omp parallel for num_threads(threads) schedule(dynamic)
-  for (Index i = 0; i < n; ++i) {
-    try {
-      body(i);
-    } catch (const std::exception& error) {
-#pragma omp critical
-      {
-        if (!failed) message = error.what();
-        failed = true;
-      }
-    }
-  }
-  if (failed) throw LinAlgError(message);
-}
-
 // sum_j power_j / (lambda_j m - z): the deterministic equivalent of the forcing's Stieltjes
 // transform sum_i k_i rho_i(0) / (k_i - z) plus the atom F_0 / (0 - z) (PPXP P11).
 Complex forcing_transform(const MEquation& eq, const double* power, Complex m, Complex z) {
@@ -662,7 +641,7 @@ Vector<Complex> resolvent_m(const Eigen::Ref<const Vector<double>>& data_eigenva
   const MEquation eq{data_eigenvalues.data(), data_eigenvalues.size(), 1.0 / double(d)};
   const double scale = spectrum_scale(data_eigenvalues, d);
   Vector<Complex> out(z.size());
-  parallel_for_rethrow(z.size(), control.threads(),
+  parallel_for_collect(0, z.size(), control.threads(),
                        [&](Index i) { out[i] = solve_m_from_above(eq, scale, z[i]); });
   control.poll();
   return out;
@@ -797,7 +776,7 @@ SgdSpectrum<Complex> deterministic_spectrum(const Eigen::Ref<const Vector<double
     constexpr Index kChunk = 64;
     const Index wedge_count = wedge_end - apex_count;
     const Index n_chunks = (wedge_count + kChunk - 1) / kChunk;
-    parallel_for_rethrow(n_chunks + 2 * q, control.threads(), [&](Index c) {
+    parallel_for_collect(0, n_chunks + 2 * q, control.threads(), [&](Index c) {
       if (c < n_chunks) {
         const Index hi = wedge_end - 1 - c * kChunk;
         const Index lo = std::max(apex_count, hi - kChunk + 1);

@@ -63,6 +63,13 @@ double chi_square(std::uint64_t seed, std::uint64_t index, double dof) {
   return 2.0 * boosted * std::pow(u, 1.0 / shape);
 }
 
+Vector<double> chi_square_variates(std::uint64_t seed, double dof, Index count) {
+  require(count >= 0, "count", "must be >= 0, got " + std::to_string(count));
+  Vector<double> out(count);
+  for (Index i = 0; i < count; ++i) out[i] = chi_square(seed, static_cast<std::uint64_t>(i), dof);
+  return out;
+}
+
 ColMatrix<double> bartlett_factor(std::uint64_t seed, Index M, Index n) {
   require(M >= 1, "M", "must be >= 1, got " + std::to_string(M));
   require(n >= M, "n", "the Bartlett factor needs n >= M (got n = " + std::to_string(n) +

@@ -55,7 +55,7 @@ int main() {
     // (1 - e^{-mu t})/mu = t (1 - mu t / 2 + ...): full relative precision (a few ulp), where
     // the naive (1 - exp(-mu t))/mu would lose 4 digits.
     CHECK_CLOSE(phi, 2.0 * (1.0 - 1e-12), 4e-16);
-    Schedule gd{Method::kGradientDescent, 0.5};
+    Schedule gd{Optimizer::kGradientDescent, 0.5};
     mode_factors(1.0, 4.0, gd, decay, phi);
     CHECK_CLOSE(decay, std::pow(0.5, 4), 1e-15);
     CHECK_CLOSE(phi, (1.0 - std::pow(0.5, 4)) / 1.0, 1e-15);
@@ -92,7 +92,7 @@ int main() {
     grid.N = {N};
     grid.P = {P};
     grid.times = {0.0, 1.0, 17.0, 60.0};
-    grid.schedule = Schedule{Method::kGradientDescent, 0.7};
+    grid.schedule = Schedule{Optimizer::kGradientDescent, 0.7};
     RowMatrix<double> test(1, 4), train(1, 4);
     linear_learning_curves(task, grid, 9, test, train, control);
     for (Index j = 0; j < 4; ++j) {
@@ -144,7 +144,7 @@ int main() {
     grid.N = {15};
     grid.P = {20};
     grid.times = {0.0, 5.0, 40.0};
-    grid.schedule = Schedule{Method::kGradientDescent, 0.6};
+    grid.schedule = Schedule{Optimizer::kGradientDescent, 0.6};
     RowMatrix<double> gd_test(1, 3), gd_train(1, 3);
     linear_learning_curves(task, grid, 8, gd_test, gd_train, control);
     for (Index j = 0; j < 3; ++j) {

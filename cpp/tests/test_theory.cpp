@@ -76,6 +76,19 @@ int main() {
   CHECK_CLOSE(theory::ridge_errors(modes, 400, 100, 1e-3, 0.1, 1).test_loss, 0.09153566, 6e-9);
   CHECK_CLOSE(theory::ridge_errors(modes, 200, 200, 1e-2, 0.1, 1).test_loss, 0.07088147, 6e-9);
   {
+    // The batched form is the scalar form at each triple.
+    Vector<double> n(3), p(3), ridge(3);
+    n << 100, 400, 200;
+    p << 400, 100, 200;
+    ridge << 1e-3, 1e-3, 1e-2;
+    const std::vector<theory::RidgeErrors> each = theory::ridge_errors(modes, n, p, ridge, 0.1, 1);
+    CHECK(each.size() == 3);
+    for (Index i = 0; i < 3; ++i)
+      CHECK(each[i].test_loss == theory::ridge_errors(modes, n[i], p[i], ridge[i], 0.1, 1).test_loss);
+    CHECK_CLOSE(each[1].test_loss, 0.09153566, 6e-9);
+    CHECK(test::throws_invalid_argument([&] { theory::ridge_errors(modes, n, p.head(2), ridge, 0.1, 1); }));
+  }
+  {
     Vector<double> late(1);
     late << 1e5;
     const auto curve = theory::learning_curve(modes, 100, 400, late, {}, control);
@@ -100,7 +113,7 @@ int main() {
     CHECK_CLOSE(e4.test_loss[1], 0.023029, 1e-6);
 
     theory::CurveOptions gd;
-    gd.optimizer = theory::Optimizer::GradientDescent;
+    gd.optimizer = Optimizer::kGradientDescent;
     gd.learning_rate = 0.5;
     Vector<double> steps(3);
     steps << 1, 10, 100;
@@ -133,7 +146,7 @@ int main() {
     Vector<double> t(1);
     t << 1.5;
     theory::CurveOptions gd;
-    gd.optimizer = theory::Optimizer::GradientDescent;
+    gd.optimizer = Optimizer::kGradientDescent;
     gd.learning_rate = 0.1;
     theory::learning_curve(modes, 100, 400, t, gd, RunControl());
   }));

@@ -27,6 +27,14 @@ int main() {
   }
   // Same (seed, index) -> same number.
   CHECK(wishart::chi_square(3, 7, 2.5) == wishart::chi_square(3, 7, 2.5));
+  // The batch is chi_square at indices 0 .. count-1, so a shorter batch is a prefix.
+  {
+    const Vector<double> batch = wishart::chi_square_variates(3, 2.5, 9);
+    CHECK(batch.size() == 9 && batch[7] == wishart::chi_square(3, 7, 2.5));
+    CHECK(wishart::chi_square_variates(3, 2.5, 4) == batch.head(4));
+    CHECK(wishart::chi_square_variates(3, 2.5, 0).size() == 0);
+    CHECK(test::throws_invalid_argument([] { wishart::chi_square_variates(3, 2.5, -1); }));
+  }
 
   // Bartlett factor: lower triangular with a positive diagonal; n < M rejected.
   const ColMatrix<double> L = wishart::bartlett_factor(5, 6, 9);

@@ -11,9 +11,6 @@ import numbers
 
 import numpy as np
 
-RngLike = "None | int | numpy.random.Generator"
-
-
 def seed_from_rng(rng) -> int:
     """Return the 64-bit key for the core from ``rng``.
 

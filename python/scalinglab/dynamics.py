@@ -41,7 +41,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from scalinglab._native import core
+from scalinglab._native import _core
 from scalinglab._progress import progress_reporter
 from scalinglab._rng import seed_from_rng
 from scalinglab._validation import (
@@ -69,7 +69,7 @@ _AUTO_PROGRESS_CURVES = 40
 
 
 def _core_grid(values: list[float]) -> list[int]:
-    return [core.INFINITE if np.isinf(v) else int(v) for v in values]
+    return [_core.dynamics.INFINITE if np.isinf(v) else int(v) for v in values]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,16 +189,16 @@ def learning_curve(
     with progress_reporter(progress, len(labels), desc="learning_curve", unit="seed",
                            long=n_points * len(labels) >= _AUTO_PROGRESS_CURVES) as reporter:
         for label in labels:
-            key = core.derive_seed(base_key, label)
+            key = _core.random.derive_seed(base_key, label)
             callback = reporter.stage(1.0)
             if sgd:
-                test, train = core.sgd_learning_curves(
+                test, train = _core.dynamics.sgd_learning_curves(
                     lin.spectrum, lin.target, lin.noise, _core_grid(Ns), _core_grid(Ps),
                     times.astype(np.int64).tolist(), batch, eta, E, bool(wishart),
                     bool(independent), key, threads, callback,
                 )
             else:
-                test, train = core.linear_learning_curves(
+                test, train = _core.dynamics.linear_learning_curves(
                     lin.spectrum, lin.target, lin.noise, _core_grid(Ns), _core_grid(Ps),
                     times.tolist(), method, eta, E, bool(wishart), bool(independent), key,
                     threads, callback,
@@ -347,14 +347,14 @@ def kernel_learning_curve(
                            long=len(labels) * len(Ps) >= _AUTO_PROGRESS_CURVES) as reporter:
         for label in labels:
             if factory:
-                grams = _feature_grams(features(core.derive_seed(base_key, label)), N, X_train,
+                grams = _feature_grams(features(_core.random.derive_seed(base_key, label)), N, X_train,
                                        X_test, threads)
             elif precomputed:
                 grams = _precomputed_grams(features, N, Pmax, Q)
             else:
                 grams = _feature_grams(features, N, X_train, X_test, threads)
             for width, (K_train, K_test) in grams.items():
-                test, train = core.kernel_learning_curves(
+                test, train = _core.dynamics.kernel_learning_curves(
                     K_train, K_test, y_train, y_test, Ps, times.tolist(), method, eta, threads,
                 )
                 for j, p in enumerate(Ps):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scalinglab._native import core
+from scalinglab._native import _core
 from scalinglab._validation import (
     as_dtype,
     as_matrix,
@@ -196,7 +196,7 @@ class RandomFeatureRidge:
             weights = normal.solve(ridge, n_threads)
         else:
             gram = features.gram(X, n_threads=n_threads)
-            alpha = core.ridge_dual(np.ascontiguousarray(gram, dtype=dtype), Y, ridge, n_threads)
+            alpha = _core.solvers.ridge_dual(np.ascontiguousarray(gram, dtype=dtype), Y, ridge, n_threads)
             del gram
             weights = np.empty((n_features, Y.shape[1]), dtype=dtype)
             columns = _block_length(n_samples, n_features, itemsize)

@@ -44,7 +44,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from scalinglab._native import core
+from scalinglab._activations import ACTIVATIONS
+from scalinglab._native import _core
 from scalinglab._progress import progress_reporter
 from scalinglab._rng import seed_from_rng
 from scalinglab._validation import (
@@ -57,8 +58,6 @@ from scalinglab._validation import (
     real_number,
 )
 
-ACTIVATIONS = ("linear", "relu", "erf", "tanh", "cos", "sin", "fourier")
-"""Valid values of the ``activation`` argument."""
 
 __all__ = ["ACTIVATIONS", "RandomFeatures"]
 
@@ -134,7 +133,7 @@ class RandomFeatures:
         self._seed = seed
         self._dtype = np.dtype(dtype).type
         self._lengthscale = lengthscale
-        self._map = core.RandomFeatureMap(d, n_features, activation, seed, lengthscale)
+        self._map = _core.features.RandomFeatureMap(d, n_features, activation, seed, lengthscale)
 
     # ---- description -------------------------------------------------------------------------
     @property
@@ -249,7 +248,7 @@ class RandomFeatures:
 
     def _check_gram_memory(self, n, m, with_gram, n_snapshots, name):
         itemsize = np.dtype(self._dtype).itemsize
-        block = core.default_block_size(n + m, self._d, itemsize)
+        block = _core.features.default_block_size(n + m, self._d, itemsize)
         per_snapshot = (n * n if with_gram else 0) + m * n
         buffers = (n + m) * block + block * self._d
         check_memory(itemsize * (per_snapshot + buffers), "the Gram and its feature blocks", name)

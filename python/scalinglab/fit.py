@@ -196,7 +196,7 @@ def _solve(x, y, sigma, with_offset, start):
     (:mod:`scalinglab.scaling_laws`' machinery: form "power_law_offset" / "kaplan_n" with Huber
     delta = inf). The offset E > 0 is fitted as log E, so the bound E >= 0 holds by
     construction; the result is returned as (alpha, log c[, E])."""
-    from scalinglab._native import core
+    from scalinglab._native import _core
 
     if not with_offset and sigma is None:
         return _log_linear(x, y)  # exact: the problem is linear in (alpha, log c)
@@ -213,7 +213,7 @@ def _solve(x, y, sigma, with_offset, start):
     else:  # core theta = (log c, alpha)
         theta0 = np.array([[start[1], start[0]]])
         form = 2
-    result = core.scaling_fit.fit_multistart(
+    result = _core.scaling_fit.fit_multistart(
         form, 0, residual, log_x, None, np.ascontiguousarray(target, dtype=float), weights,
         np.inf, 1.0, theta0, (2000, 10, 1e-15, 1e-12, 1e-15), (3000, 10, 1e-16, 1e-13, 1e-16),
         1, 1, None)

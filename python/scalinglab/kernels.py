@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from scalinglab._native import core
+from scalinglab._activations import ACTIVATIONS
+from scalinglab._native import _core
 from scalinglab._validation import as_matrix, check_memory, n_threads_arg, real_number
 
 ANALYTIC_ACTIVATIONS = ("linear", "relu", "erf", "cos", "sin", "fourier")
@@ -73,7 +74,7 @@ def linear_kernel(X, Y=None, *, n_threads=0) -> np.ndarray:
         BLAS threads (0 = all cores).
     """
     X, Y = _pair(X, Y)
-    return core.linear_kernel(X, Y, n_threads_arg(n_threads))
+    return _core.kernels.linear_kernel(X, Y, n_threads_arg(n_threads))
 
 
 def rbf_kernel(X, Y=None, *, lengthscale=1.0, n_threads=0) -> np.ndarray:
@@ -90,7 +91,7 @@ def rbf_kernel(X, Y=None, *, lengthscale=1.0, n_threads=0) -> np.ndarray:
     """
     lengthscale = real_number(lengthscale, "lengthscale", minimum=0.0, strict=True)
     X, Y = _pair(X, Y)
-    return core.rbf_kernel(X, Y, lengthscale, n_threads_arg(n_threads))
+    return _core.kernels.rbf_kernel(X, Y, lengthscale, n_threads_arg(n_threads))
 
 
 def arccos_kernel(X, Y=None, *, degree=1, n_threads=0) -> np.ndarray:
@@ -113,7 +114,7 @@ def arccos_kernel(X, Y=None, *, degree=1, n_threads=0) -> np.ndarray:
     if degree not in (0, 1, 2):
         raise ValueError(f"`degree`: must be 0, 1 or 2, got {degree}")
     X, Y = _pair(X, Y)
-    return core.arccos_kernel(X, Y, int(degree), n_threads_arg(n_threads))
+    return _core.kernels.arccos_kernel(X, Y, int(degree), n_threads_arg(n_threads))
 
 
 def arcsin_kernel(X, Y=None, *, n_threads=0) -> np.ndarray:
@@ -129,7 +130,7 @@ def arcsin_kernel(X, Y=None, *, n_threads=0) -> np.ndarray:
         Threads (0 = all cores).
     """
     X, Y = _pair(X, Y)
-    return core.arcsin_kernel(X, Y, n_threads_arg(n_threads))
+    return _core.kernels.arcsin_kernel(X, Y, n_threads_arg(n_threads))
 
 
 def infinite_width_kernel(activation, X, Y=None, *, lengthscale=1.0, n_threads=0) -> np.ndarray:
@@ -153,8 +154,6 @@ def infinite_width_kernel(activation, X, Y=None, *, lengthscale=1.0, n_threads=0
         E_w[sigma(w.u_x + b) sigma(w.u_y + b)] with u = x / (l sqrt(d)); the table in the module
         docstring lists the closed forms.
     """
-    from scalinglab.features import ACTIVATIONS
-
     if not isinstance(activation, str) or activation not in ACTIVATIONS:
         raise ValueError(
             f"`activation`: expected one of {', '.join(ANALYTIC_ACTIVATIONS)}, got {activation!r}"
@@ -167,4 +166,4 @@ def infinite_width_kernel(activation, X, Y=None, *, lengthscale=1.0, n_threads=0
         )
     lengthscale = real_number(lengthscale, "lengthscale", minimum=0.0, strict=True)
     X, Y = _pair(X, Y)
-    return core.infinite_width_kernel(activation, X, Y, lengthscale, n_threads_arg(n_threads))
+    return _core.kernels.infinite_width_kernel(activation, X, Y, lengthscale, n_threads_arg(n_threads))

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from scalinglab._native import core
+from scalinglab._native import _core
 from scalinglab._progress import progress_reporter
 from scalinglab._rng import seed_from_rng
 from scalinglab._validation import check_memory, n_threads_arg, positive_int, real_number
@@ -75,7 +75,7 @@ __all__ = [
     "sampled_feature_spectrum",
 ]
 
-_engine = core.theory
+_engine = _core.theory
 _NO_MULTIPLICITY = np.empty(0, dtype=np.float64)
 POPULATION_ACTIVATIONS = ("linear", "relu", "erf", "cos", "sin", "fourier")
 """Activations whose Gaussian second moments have closed forms (exact population test loss)."""
@@ -250,16 +250,16 @@ class LatentPowerLawTask:
         """
         P = positive_int(P, "P")
         start = positive_int(start, "start", minimum=0)
-        stream = core.latent.STREAM_TEST if held_out else core.latent.STREAM_DATA
+        stream = _core.latent.STREAM_TEST if held_out else _core.latent.STREAM_DATA
         check_memory(8.0 * P * self.M, "the latent samples", "P")
-        return core.latent.samples(seed_from_rng(rng), stream, np.ascontiguousarray(self.std_devs),
+        return _core.latent.samples(seed_from_rng(rng), stream, np.ascontiguousarray(self.std_devs),
                                    start, start + P, n_threads_arg(n_threads))
 
     def draw_teacher(self, *, rng=None) -> np.ndarray:
         """A teacher w, shape (M,): N(0, teacher_variance/M) draws (isotropic) or the weights."""
         if not self.isotropic:
             return np.array(self.teacher)
-        normals = core.normal(seed_from_rng(rng), core.latent.STREAM_TEACHER, 0, self.M)
+        normals = _core.random.normal(seed_from_rng(rng), _core.latent.STREAM_TEACHER, 0, self.M)
         return normals * math.sqrt(self.teacher_variance / self.M)
 
 
@@ -955,10 +955,10 @@ def latent_learning_curve(task, N, P, ridge=0.0, *, activation="linear", seeds=1
     with progress_reporter(progress, len(labels) * work_per_seed, desc="latent simulation",
                            long=len(labels) * work_per_seed > 2e10) as bar:
         for label in labels:
-            seed_key = int(core.derive_seed(key, label))
-            data_seed = int(core.derive_seed(seed_key, 0))
-            feature_seed = int(core.derive_seed(seed_key, 1))
-            Z, cross_x, gram_x, q = core.latent.moments(
+            seed_key = int(_core.random.derive_seed(key, label))
+            data_seed = int(_core.random.derive_seed(seed_key, 0))
+            feature_seed = int(_core.random.derive_seed(seed_key, 1))
+            Z, cross_x, gram_x, q = _core.latent.moments(
                 data_seed, sd, power, p_max, n_test, feature_seed, n_max, block_size, n_threads,
                 bar.stage(work_per_seed))
             if feature_scale != 1.0:
@@ -1054,7 +1054,7 @@ def _population_covariance(task, n_features, activation, rng, feature_scale, n_t
     feature_seed = seed_from_rng(rng)
     check_memory(8.0 * 3 * n_features**2, "the feature covariance", "n_features")
     # One (dummy) sample: the pass is dominated by u Lambda u^T.
-    *_, q = core.latent.moments(0, np.ascontiguousarray(task.std_devs),
+    *_, q = _core.latent.moments(0, np.ascontiguousarray(task.std_devs),
                                 np.ascontiguousarray(task.teacher_power), 1, 0, feature_seed,
                                 n_features, 0, n_threads_arg(n_threads), None)
     q *= feature_scale**2
@@ -1081,7 +1081,7 @@ def sampled_feature_spectrum(task, n_features, activation, n_samples, *, rng=Non
     activation = _activation(activation)
     feature_scale = real_number(feature_scale, "feature_scale", minimum=0.0, strict=True)
     feature_seed = seed_from_rng(rng)
-    Z, *_ = core.latent.moments(seed_from_rng(data_rng), np.ascontiguousarray(task.std_devs),
+    Z, *_ = _core.latent.moments(seed_from_rng(data_rng), np.ascontiguousarray(task.std_devs),
                                 np.ascontiguousarray(task.teacher_power), n_samples, 0,
                                 feature_seed, n_features, 0, n_threads_arg(n_threads), None)
     Z *= feature_scale

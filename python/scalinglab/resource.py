@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from scalinglab._native import core
+from scalinglab._native import _core
 from scalinglab._rng import seed_from_rng
 from scalinglab._validation import n_threads_arg, positive_int, real_number
 from scalinglab.fit import PowerLawFit, fit_power_law
@@ -205,8 +205,8 @@ class CompositeTask:
         ``stream`` one of "eval", "data" (online batches: step s is samples s B .. s B + B - 1),
         "train_set".
         """
-        stream_id = core.MLP_STREAMS[_choice(stream, "stream", tuple(core.MLP_STREAMS))]
-        return core.mlp_sample_task(self._core(), int(key), stream_id, int(first),
+        stream_id = _core.mlp.STREAMS[_choice(stream, "stream", tuple(_core.mlp.STREAMS))]
+        return _core.mlp.sample_task(self._core(), int(key), stream_id, int(first),
                                     positive_int(n, "n"))
 
     def _core(self) -> dict:
@@ -359,7 +359,7 @@ class Network:
     def forward(self, X) -> np.ndarray:
         """Outputs (n, output_dim) from the compiled core."""
         X = np.ascontiguousarray(X, dtype=float)
-        return core.mlp_forward(self.input_dim, list(self.hidden), self.output_dim,
+        return _core.mlp.forward(self.input_dim, list(self.hidden), self.output_dim,
                                 self.activation, self.params, X)
 
     def hidden_activations(self, X, *, replace=None) -> tuple[list[np.ndarray], np.ndarray]:
@@ -504,20 +504,20 @@ def train_networks(task, widths, seeds=1, *, hidden_layers: int = 1, activation:
     eval_size = positive_int(eval_size, "eval_size")
     n_threads = n_threads_arg(n_threads)
     root = seed_from_rng(rng)
-    eval_key = int(core.derive_seed(root, _EVAL_SALT))
+    eval_key = int(_core.random.derive_seed(root, _EVAL_SALT))
 
     rows = []
     for t in range(len(tasks)):
         for width in widths:
             for seed in labels:
-                rows.append({"task": t, "N": width, "seed": seed, "key": int(core.derive_seed(root, seed))})
+                rows.append({"task": t, "N": width, "seed": seed, "key": int(_core.random.derive_seed(root, seed))})
     jobs = pd.DataFrame(rows)
     hidden = [[int(w)] * hidden_layers for w in jobs["N"]]
     work = sum(3.0 * training.batch_size * training.steps * (hidden_layers * w * w + 8 * w)
                for w in jobs["N"])
     report, bar = _progress_callback(progress, work, "training networks")
     try:
-        params, test, train = core.mlp_train(
+        params, test, train = _core.mlp.train(
             [t._core() for t in tasks], jobs["task"].tolist(), hidden, jobs["key"].astype(object).tolist(),
             activation, init._core(), training._core(checkpoints, eval_size, eval_key),
             n_threads, report)

@@ -50,7 +50,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from scalinglab._native import core
+from scalinglab._native import _core
 from scalinglab._rng import seed_from_rng
 from scalinglab._validation import n_threads_arg, positive_int, real_number
 from scalinglab.frontier import compute_optimal_frontier, fit_frontier_exponents
@@ -72,7 +72,7 @@ __all__ = [
     "simulated_training_curves",
 ]
 
-_sf = core.scaling_fit
+_sf = _core.scaling_fit
 
 # Core form ids (scaling_fit.hpp) and the natural parameter names of each form.
 _FORM_ID = {"chinchilla": 0, "kaplan": 1, "kaplan_n": 2, "power_law_offset": 3, "bnsl": 4}

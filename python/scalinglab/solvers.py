@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from scalinglab._native import core
+from scalinglab._native import _core
 from scalinglab._validation import (
     as_matrix,
     check_memory,
@@ -70,7 +70,7 @@ def _square_matrix(a, name: str, dtype, *, symmetric: bool, copies: int, what: s
     if a.shape[0] != a.shape[1]:
         raise ValueError(f"`{name}`: expected a square matrix, got shape {a.shape}")
     if symmetric:
-        core.require_symmetric(a, name, _SYMMETRY_TOLERANCE[dtype])
+        _core.solvers.require_symmetric(a, name, _SYMMETRY_TOLERANCE[dtype])
     return a
 
 
@@ -169,7 +169,7 @@ def _eigh(a, name: str, values_only: bool, n_threads):
     dtype = _working_dtype(a)
     a = _square_matrix(a, name, dtype, symmetric=True, copies=1 if values_only else 2,
                        what="the working copy of the matrix and LAPACK's workspace")
-    return core.eigh(a, not values_only, n_threads)
+    return _core.solvers.eigh(a, not values_only, n_threads)
 
 
 def eigvalsh(a, *, n_threads: int = 0) -> np.ndarray:
@@ -211,11 +211,11 @@ def ridge_dual_coef(gram, y, ridge: float, *, n_threads: int = 0) -> np.ndarray:
     gram = _square_matrix(gram, "gram", dtype, symmetric=True, copies=1,
                           what="the Cholesky factor of the P x P Gram")
     y, one_d = _targets(y, gram.shape[0], dtype)
-    return _shape_like(core.ridge_dual(gram, y, ridge, n_threads), one_d)
+    return _shape_like(_core.solvers.ridge_dual(gram, y, ridge, n_threads), one_d)
 
 
 def _normal_equations_class(dtype):
-    return core.NormalEquationsF32 if dtype == np.float32 else core.NormalEquationsF64
+    return _core.solvers.NormalEquationsF32 if dtype == np.float32 else _core.solvers.NormalEquationsF64
 
 
 def ridge_primal_weights(features, y, ridge: float, *, n_threads: int = 0) -> np.ndarray:
@@ -320,7 +320,7 @@ class RidgePath:
         y, self._one_d = _targets(y, gram.shape[0], dtype)
         self._dtype = dtype
         self._y = y
-        path_class = core.RidgePathF32 if dtype == np.float32 else core.RidgePathF64
+        path_class = _core.solvers.RidgePathF32 if dtype == np.float32 else _core.solvers.RidgePathF64
         self._path = path_class(gram, y, self._n_threads)
 
     @property

@@ -57,7 +57,7 @@ import numpy as np
 import pandas as pd
 
 from scalinglab import frontier as _frontier
-from scalinglab._native import core
+from scalinglab._native import _core
 from scalinglab._validation import capacity, grid, n_threads_arg, positive_int, real_number
 from scalinglab._validation import times as as_times
 from scalinglab.frontier import ComputeOptimalExponents
@@ -79,7 +79,6 @@ __all__ = [
     "static_loss",
 ]
 
-_engine = core.theory
 _NO_MULTIPLICITY = np.empty(0, dtype=np.float64)
 # Relative change of the test loss under M -> 2M above which a TruncationWarning is raised.
 _TRUNCATION_TOLERANCE = 0.01
@@ -205,7 +204,7 @@ def _mode_arrays(task, kappa_floor: float | None = None) -> _ModeArrays:
 
 def _curve(modes: _ModeArrays, N: float, P: float, times: np.ndarray, optimizer: str,
            learning_rate: float, ensemble: float, talbot_nodes: int, n_threads: int):
-    return _engine.learning_curve(
+    return _core.theory.learning_curve(
         modes.spectrum, modes.power, modes.multiplicity, N, P, times, optimizer=optimizer,
         learning_rate=learning_rate, ensemble=ensemble, noise=modes.noise,
         talbot_nodes=talbot_nodes, n_threads=n_threads,
@@ -305,7 +304,7 @@ def one_point(task, N, P, s) -> OnePointSolution:
     spectrum = _mode_arrays(task).spectrum
     kappa, r1, r3 = (np.empty(points.size, dtype=np.complex128) for _ in range(3))
     for i, point in enumerate(points):  # each point from its own start on the real axis
-        k, a, b = _engine.one_point(spectrum, _NO_MULTIPLICITY, N, P, np.array([point]))
+        k, a, b = _core.theory.one_point(spectrum, _NO_MULTIPLICITY, N, P, np.array([point]))
         kappa[i], r1[i], r3[i] = k[0], a[0], b[0]
     return OnePointSolution(points, kappa, r1, r3)
 
@@ -499,7 +498,7 @@ def static_loss(task, N, P, *, ridge=0.0, ensemble=1, truncation: str = "warn",
             _finite_size_sides(n, p)
 
     def errors(modes):
-        return _engine.ridge_errors(
+        return _core.theory.ridge_errors(
             modes.spectrum, modes.power, modes.multiplicity, np.ascontiguousarray(grid_n),
             np.ascontiguousarray(grid_p), np.ascontiguousarray(grid_r), noise=modes.noise,
             ensemble=E)
@@ -552,12 +551,12 @@ def _static_kappa_floor(task, grid_n, grid_p, grid_r) -> float:
             floor = min(floor, 0.1 * r)
         elif math.isfinite(capacity):
             if capacity < task.M:
-                kappa_c = _engine.critical_kappa(explicit.spectrum, _NO_MULTIPLICITY, capacity)
+                kappa_c = _core.theory.critical_kappa(explicit.spectrum, _NO_MULTIPLICITY, capacity)
                 floor = min(floor, 0.1 * kappa_c)
             else:
                 for _ in range(400):
                     extended = _mode_arrays(task, floor)
-                    kappa_c = _engine.critical_kappa(extended.spectrum, extended.multiplicity,
+                    kappa_c = _core.theory.critical_kappa(extended.spectrum, extended.multiplicity,
                                                      capacity)
                     if kappa_c >= 10 * floor:
                         break
@@ -595,7 +594,7 @@ def ridge_test_error(task, N, P, ridge, *, ensemble=1):
     if not np.isfinite(r_arr).all() or (r_arr < 0).any():
         raise ValueError("`ridge`: expected finite values >= 0")
     modes = _mode_arrays(task)
-    _, test, _ = _engine.ridge_errors(
+    _, test, _ = _core.theory.ridge_errors(
         modes.spectrum, modes.power, modes.multiplicity, np.ascontiguousarray(n_arr.ravel()),
         np.ascontiguousarray(p_arr.ravel()), np.ascontiguousarray(r_arr.ravel()), noise=modes.noise,
         ensemble=_capacity(ensemble, "ensemble"))

@@ -70,7 +70,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from scalinglab._native import core
+from scalinglab._native import _core
 from scalinglab._progress import progress_reporter
 from scalinglab._rng import seed_from_rng
 from scalinglab._validation import (
@@ -300,7 +300,7 @@ class VolterraSpectrum:
         with progress_reporter(progress, 1.0, desc="Volterra risk",
                                long=self.eigenvalues.size * iterations > _AUTO_PROGRESS_WORK) as bar:
             progress = bar.stage(1.0)
-            return core.volterra_risk_curve(
+            return _core.volterra.risk_curve(
                 *self._arrays(), np.asarray(schedule.starts, dtype=np.int64),
                 np.asarray(schedule.learning_rates, dtype=np.float64),
                 positive_int(batch_size, "batch_size"), real_number(noise, "noise", minimum=0.0),
@@ -319,7 +319,7 @@ class VolterraSpectrum:
         forcing, kernel : ndarray, shape (n_steps + 1,)
         """
         gamma = _batch_sum_rate(learning_rate, batch_size)
-        return core.volterra_functions(
+        return _core.volterra.functions(
             *self._arrays(), gamma,
             positive_int(batch_size, "batch_size"), positive_int(n_steps, "n_steps", minimum=0),
             n_threads=n_threads_arg(n_threads))
@@ -330,7 +330,7 @@ class VolterraSpectrum:
         ``learning_rate`` is the mean-gradient eta; gamma = eta / B.
         """
         gamma = _batch_sum_rate(learning_rate, batch_size)
-        return core.volterra_kernel_norm(
+        return _core.volterra.kernel_norm(
             *self._arrays(), gamma,
             positive_int(batch_size, "batch_size"))
 
@@ -340,7 +340,7 @@ class VolterraSpectrum:
         ``learning_rate`` is the mean-gradient eta; gamma = eta / B.
         """
         gamma = _batch_sum_rate(learning_rate, batch_size)
-        return core.volterra_risk_limit(
+        return _core.volterra.risk_limit(
             *self._arrays(), gamma,
             positive_int(batch_size, "batch_size"), real_number(noise, "noise", minimum=0.0))
 
@@ -386,12 +386,12 @@ def exact_volterra_spectrum(data_spectrum, target, *, projection=None, d: int | 
             raise ValueError(f"`projection`: expected shape (v, d) = ({lam.size}, d), got {W.shape}")
         if d is not None and W.shape[1] != d:
             raise ValueError(f"`d`: {d} does not match the projection's {W.shape[1]} columns")
-        values = core.volterra_exact_spectrum(W, lam, target, bool(target_is_variance), threads)
+        values = _core.volterra.exact_spectrum(W, lam, target, bool(target_is_variance), threads)
         return _spectrum_from_dict(values, W.shape[1], "exact")
     if d is None:
         raise TypeError("`d`: required when no projection is given")
     d = positive_int(d, "d")
-    values = core.volterra_exact_spectrum_seeded(seed_from_rng(rng), int(core.streams.PROJECTION),
+    values = _core.volterra.exact_spectrum_seeded(seed_from_rng(rng), int(_core.random.streams.PROJECTION),
                                                  d, lam, target, bool(target_is_variance), threads)
     return _spectrum_from_dict(values, d, "exact")
 
@@ -422,7 +422,7 @@ def deterministic_volterra_spectrum(data_spectrum, target_power, d: int, *, slop
     d = positive_int(d, "d")
     if d >= lam.size:
         raise ValueError(f"`d`: the deterministic equivalent needs d < v = {lam.size}, got {d}")
-    values = core.volterra_deterministic_spectrum(
+    values = _core.volterra.deterministic_spectrum(
         lam, power, d, real_number(slope, "slope", minimum=0.0, strict=True),
         positive_int(nodes_per_panel, "nodes_per_panel", minimum=2),
         real_number(lower_factor, "lower_factor", minimum=0.0, strict=True), n_threads_arg(n_threads))
@@ -441,7 +441,7 @@ def solve_volterra(forcing, kernel, noise: float = 0.0) -> np.ndarray:
     """
     forcing = as_vector(forcing, "forcing")
     kernel = as_vector(kernel, "kernel")
-    return core.volterra_solve(forcing, kernel, real_number(noise, "noise", minimum=0.0))
+    return _core.volterra.solve_volterra(forcing, kernel, real_number(noise, "noise", minimum=0.0))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -475,7 +475,7 @@ def resolvent_m(z, data_spectrum, d: int, *, n_threads: int = 0) -> np.ndarray:
         raise ValueError("`z`: expected Im z >= 0 (m is continued from the upper half plane)")
     if np.any(flat == 0):
         raise ValueError("`z`: m(z) is singular at z = 0")
-    out = core.resolvent_m(lam, positive_int(d, "d"), flat, n_threads_arg(n_threads))
+    out = _core.volterra.resolvent_m(lam, positive_int(d, "d"), flat, n_threads_arg(n_threads))
     return np.asarray(out).reshape(z_array.shape)
 
 
@@ -491,7 +491,7 @@ def limit_level(data_spectrum, target_power, d: int) -> tuple[float, float]:
     """
     lam = as_vector(data_spectrum, "data_spectrum")
     power = as_vector(target_power, "target_power", length=lam.size)
-    level, c = core.limit_level(lam, power, positive_int(d, "d"))
+    level, c = _core.volterra.limit_level(lam, power, positive_int(d, "d"))
     return float(level), float(c)
 
 
@@ -508,7 +508,7 @@ def spectral_densities(x, data_spectrum, target_power, d: int, *, relative_epsil
     x = as_vector(x, "x")
     if np.any(x <= 0):
         raise ValueError("`x`: expected points > 0")
-    eig, forcing, kernel = core.spectral_densities(
+    eig, forcing, kernel = _core.volterra.spectral_densities(
         lam, power, positive_int(d, "d"), x,
         real_number(relative_epsilon, "relative_epsilon", minimum=0.0, strict=True),
         n_threads_arg(n_threads))

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "scalinglab/optimizer.hpp"
 #include "scalinglab/parallel.hpp"
 #include "scalinglab/types.hpp"
 
@@ -38,11 +39,9 @@ inline constexpr Index kInfinite = -1;
 /// Salt of the keys of independent grid points.
 inline constexpr std::uint64_t kIndependentSalt = 0x1D3F0A5E11D1CEull;
 
-enum class Method { kGradientFlow, kGradientDescent };
-
 /// How time advances: GF (continuous time, learning rate 1) or GD (t steps of size eta).
 struct Schedule {
-  Method method = Method::kGradientFlow;
+  Optimizer optimizer = Optimizer::kGradientFlow;
   double learning_rate = 1.0;  ///< eta, GD only
 };
 
@@ -74,17 +73,43 @@ struct SpectralSolution {
 /// mu -> 0, with expm1/log1p so that mu t << 1 keeps full precision.
 void mode_factors(double mu, double t, const Schedule& schedule, double& decay, double& phi);
 
+/// The map from a model's weights w to the latent coefficients beta: beta = scale *
+/// matrix^T w for a finite width (matrix = the projection A (N, M) with scale 1/sqrt(N), or a
+/// factor C^T with C C^T = A^T A), or the identity beta = w for the N = infinity model, whose
+/// features are psi themselves. Views the matrix without copying it: the matrix must outlive
+/// the Projection (pass a row-major matrix or a block of its rows).
+class Projection {
+ public:
+  /// beta = scale * matrix^T w. \param matrix (n, M) row-major.
+  Projection(const ConstRowRef<double>& matrix, double scale)
+      : matrix_(matrix), scale_(scale), identity_(false) {}
+  /// beta = w (N = infinity).
+  static Projection identity() { return Projection(); }
+
+  bool is_identity() const { return identity_; }
+  /// (n, M); empty for the identity.
+  const ConstRowRef<double>& matrix() const { return matrix_; }
+  double scale() const { return scale_; }
+
+ private:
+  Projection() : matrix_(no_matrix()), scale_(1.0), identity_(true) {}
+  static const RowMatrix<double>& no_matrix() {
+    static const RowMatrix<double> empty;  // immutable: safe to share between threads
+    return empty;
+  }
+  ConstRowRef<double> matrix_;
+  double scale_;
+  bool identity_;
+};
+
 /// Solution from explicit features.
 /// \param F (P, n) row-major block of unscaled features; the model's features are
 ///        feature_scale * F (feature_scale = 1/sqrt(N) for F = Psi A^T).
-/// \param projection (n, M) row-major: the map w -> beta is beta = projection_scale *
-///        projection^T w (A and 1/sqrt(N)); ignored when identity_projection (then n = M and
-///        beta = w: the N = infinity model, features psi themselves).
+/// \param projection w -> beta, with n rows (the identity: n = M, the features psi themselves).
 /// \param y (P) training labels.
 /// \param keep_predictions store Y (needed for the train loss of an ensemble).
 SpectralSolution solve_from_features(const ConstRowRef<double>& F, double feature_scale,
-                                     const ConstRowRef<double>& projection,
-                                     double projection_scale, bool identity_projection,
+                                     const Projection& projection,
                                      const Eigen::Ref<const Vector<double>>& y,
                                      bool keep_predictions, const RunControl& control);
 
@@ -99,11 +124,9 @@ struct CovarianceStats {
 };
 
 /// Solution from covariance statistics (no feature matrix: the Wishart path and P = infinity).
-/// \param projection (m, M) row-major C^T with B = A^T A / N = C C^T (scaled by
-///        projection_scale); ignored when identity_projection (N = infinity).
-SpectralSolution solve_from_covariance(const ConstRowRef<double>& projection,
-                                       double projection_scale, bool identity_projection,
-                                       const CovarianceStats& stats,
+/// \param projection C^T (m, M) with B = A^T A / N = s^2 C C^T (s its scale), or the identity
+///        (N = infinity).
+SpectralSolution solve_from_covariance(const Projection& projection, const CovarianceStats& stats,
                                        const Eigen::Ref<const Vector<double>>& target,
                                        const RunControl& control);
 

@@ -5,9 +5,11 @@
 /// Conventions: `n_threads == 0` means all cores. Results never depend on the thread count:
 /// randomness is keyed by work item (see random.hpp), and reductions have a fixed order.
 /// BLAS is never called inside an OpenMP region; BLAS itself is given the same thread count.
+#include <exception>
 #include <functional>
 
 #include "scalinglab/errors.hpp"
+#include "scalinglab/types.hpp"
 
 namespace scalinglab {
 
@@ -36,6 +38,30 @@ struct RunControl {
   }
   int threads() const { return resolve_threads(n_threads); }
 };
+
+/// Runs body(i) for every i in [begin, end) on `threads` OpenMP threads (dynamic schedule, one
+/// index at a time). An exception must not leave an OpenMP region, so each one is caught; after
+/// the loop the exception of the *smallest* failing index is rethrown with its original type
+/// (LinAlgError stays LinAlgError, std::invalid_argument stays ValueError in Python). Which
+/// error is reported is therefore the same for any thread count; the other indices still run.
+template <class Body>
+void parallel_for_collect(Index begin, Index end, int threads, Body&& body) {
+  std::exception_ptr error;
+  Index error_index = end;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (Index i = begin; i < end; ++i) {
+    try {
+      body(i);
+    } catch (...) {
+#pragma omp critical(scalinglab_parallel_for_collect)
+      if (i < error_index) {
+        error_index = i;
+        error = std::current_exception();
+      }
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
 
 /// Sets the BLAS thread count for the lifetime of the scope and restores it afterwards.
 class BlasThreadScope {

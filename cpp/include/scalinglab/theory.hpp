@@ -24,6 +24,7 @@
 #include <complex>
 #include <vector>
 
+#include "scalinglab/optimizer.hpp"
 #include "scalinglab/parallel.hpp"
 #include "scalinglab/types.hpp"
 
@@ -110,11 +111,9 @@ struct TalbotContour {
 };
 TalbotContour talbot_contour(double t, int n, double r = 0.0);
 
-enum class Optimizer { GradientFlow, GradientDescent };
-
 /// Options of learning_curve.
 struct CurveOptions {
-  Optimizer optimizer = Optimizer::GradientFlow;
+  Optimizer optimizer = Optimizer::kGradientFlow;
   /// Learning rate eta: GF solves dw/dt = -eta grad (time scale eta t); GD takes steps of eta.
   double learning_rate = 1.0;
   /// Number E >= 1 of ensemble members (independent projections A_e, shared data); +inf gives
@@ -154,6 +153,14 @@ struct RidgeErrors {
 /// \param ridge lambda >= 0 in the convention (1/(2P)) |y - F w|^2 + (lambda/2) |w|^2.
 RidgeErrors ridge_errors(const ModeSpectrum& modes, double n_features, double n_samples,
                          double ridge, double noise, double ensemble);
+/// ridge_errors at each triple (n_features[i], n_samples[i], ridge[i]).
+/// \param n_features, n_samples, ridge (K) each, equal lengths.
+/// \return (K) errors, in the order of the triples.
+std::vector<RidgeErrors> ridge_errors(const ModeSpectrum& modes,
+                                      const Eigen::Ref<const Vector<double>>& n_features,
+                                      const Eigen::Ref<const Vector<double>>& n_samples,
+                                      const Eigen::Ref<const Vector<double>>& ridge, double noise,
+                                      double ensemble);
 
 /// Top edge x_max of the deterministic-equivalent spectrum of the kernel K = B Sigma whose
 /// exponential e^{-tK} drives gradient flow: -max s(kappa) over real kappa < -lambda_1.

@@ -25,6 +25,11 @@ namespace scalinglab::wishart {
 /// come from a key derived from both.
 double chi_square(std::uint64_t seed, std::uint64_t index, double dof);
 
+/// The chi-square variates number 0 .. count-1 of `seed`: out[i] = chi_square(seed, i, dof).
+/// \param count >= 0
+/// \return (count) variates; a smaller count is a prefix of a larger one.
+Vector<double> chi_square_variates(std::uint64_t seed, double dof, Index count);
+
 /// The Bartlett factor: lower-triangular L with L L^T ~ W_M(n, I).
 /// \param seed 64-bit key
 /// \param M dimension, >= 1

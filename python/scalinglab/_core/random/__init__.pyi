@@ -1,0 +1,13 @@
+"""_core.random: Philox4x32-10 streams keyed by (seed, stream, counter)."""
+
+import numpy as np
+import numpy.typing as npt
+
+from . import streams as streams
+
+def normal(
+    seed: int, stream: int, counter_start: int, n: int, single_precision: bool = False
+) -> npt.NDArray[np.float64] | npt.NDArray[np.float32]: ...
+def uniform(seed: int, stream: int, counter_start: int, n: int) -> npt.NDArray[np.float64]: ...
+def philox4x32(seed: int, stream: int, counter: int) -> tuple[int, int, int, int]: ...
+def derive_seed(seed: int, index: int) -> int: ...
