@@ -19,6 +19,14 @@
 ///   - kStreamWishart: Wishart shortcut draws (Bartlett factor entry (i, j) is normal
 ///     i (i - 1) / 2 + j; Gaussian rows j * M ..); the chi-square rejection loops use the
 ///     sub-stream kStreamWishart | 2^32 for their uniforms, under keys derive_seed(seed, i).
+///   - kStreamTopK: the start block of the matrix-free top-k eigensolver (topk.hpp): entry (i, j)
+///     of the (P x b) column-major block is normal number j * P + i.
+///   - kStreamDataset: synthetic data sets (scalinglab.datasets): coordinate j of point i of a
+///     manifold sample is number i * m + j (m numbers per point), so point i is the same for any
+///     sample size; the random isometry of the embedding uses the sub-stream kStreamDataset | 2^32.
+///   - kStreamTeacher: teachers of scalinglab.regimes (GP sample normals, wide-network weights).
+///   - kStreamSampling: training-sample indices drawn from a finite population: uniform number s
+///     picks sample s, so a data set of P' < P samples is a prefix of the one with P.
 ///   - kStreamUser and above: free for embedding programs.
 #include <cstddef>
 #include <cstdint>
@@ -33,6 +41,10 @@ enum Stream : std::uint64_t {
   kStreamNoise = 4,
   kStreamSgd = 5,
   kStreamWishart = 6,
+  kStreamTopK = 7,
+  kStreamDataset = 8,
+  kStreamTeacher = 9,
+  kStreamSampling = 10,
   kStreamUser = 1024,
 };
 
