@@ -8,7 +8,7 @@ frontiers.
 
 from __future__ import annotations
 
-from scalinglab import fit, kernels, plot, sgd_theory, solvers, spectra, theory
+from scalinglab import datasets, fit, kernels, plot, regimes, sgd_theory, solvers, spectra, theory
 from scalinglab._native import LinAlgError
 from scalinglab.dynamics import kernel_learning_curve, learning_curve
 from scalinglab.estimators import RandomFeatureRidge
@@ -22,7 +22,8 @@ from scalinglab.kernels import (
     rbf_kernel,
 )
 from scalinglab.solvers import eigh, eigvalsh, ridge_path, ridge_weights
-from scalinglab.spectra import kernel_spectrum, spectrum_exponent
+from scalinglab.regimes import classify_regime, four_regimes
+from scalinglab.spectra import kernel_spectrum, spectrum_exponent, top_eigenvalues
 from scalinglab.tasks import LinearGaussianTask, PowerLawTask
 from scalinglab.theory import (
     TruncationWarning,
@@ -49,12 +50,15 @@ __all__ = [
     "arccos_kernel",
     "arcsin_kernel",
     "bottleneck_exponents",
+    "classify_regime",
     "compute_optimal",
     "compute_optimal_frontier",
+    "datasets",
     "eigh",
     "eigvalsh",
     "fit",
     "fit_power_law",
+    "four_regimes",
     "infinite_width_kernel",
     "kernel_learning_curve",
     "kernel_spectrum",
@@ -64,6 +68,7 @@ __all__ = [
     "linear_kernel",
     "plot",
     "rbf_kernel",
+    "regimes",
     "ridge_path",
     "ridge_test_error",
     "ridge_weights",
@@ -73,4 +78,5 @@ __all__ = [
     "spectrum_exponent",
     "static_loss",
     "theory",
+    "top_eigenvalues",
 ]
