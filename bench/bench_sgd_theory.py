@@ -1,4 +1,4 @@
-"""One-pass SGD theory (scalinglab.sgd_theory) against the plain numpy way, in one run.
+"""One-pass SGD theory (scalinglab.volterra via scalinglab.sgd_theory) against plain numpy, in one run.
 
 Run (about a minute on 2 cores; -s prints the ratios):
 

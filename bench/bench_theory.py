@@ -217,3 +217,26 @@ if __name__ == "__main__":
         print(f"{name}: scalinglab {fast_all:.3f} s (all cores), {fast_one:.3f} s (1 thread); "
               f"numpy {slow:.2f} s; ratio {slow / fast_all:.0f}x (all cores), "
               f"{slow / fast_one:.0f}x (1 thread)")
+
+
+# ---- finite_size="leading" against the plain DMFT (issue 9) -----------------------------------
+
+FINITE_SIZE_TASK = PowerLawTask(a=2.0, b=1.5, M=10_000)
+FINITE_SIZE_CASES = {"N100_Pinf": (100.0, np.inf), "Ninf_P100": (np.inf, 100.0)}
+
+
+def run_finite_size(N, P, finite_size):
+    return learning_curve_theory(FINITE_SIZE_TASK, N, P, TIMES, truncation="ignore",
+                                 finite_size=finite_size)
+
+
+try:
+    import pytest
+
+    @pytest.mark.parametrize("case", list(FINITE_SIZE_CASES.values()), ids=list(FINITE_SIZE_CASES))
+    @pytest.mark.parametrize("finite_size", [None, "leading"], ids=["dmft", "leading"])
+    @pytest.mark.benchmark(group="dmft-finite-size-100-times-M1e4")
+    def test_finite_size_cost(benchmark, case, finite_size):
+        benchmark.pedantic(run_finite_size, args=(*case, finite_size), rounds=2, iterations=1)
+except ImportError:  # plain `python bench/bench_theory.py` without pytest
+    pass

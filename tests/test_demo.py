@@ -12,6 +12,7 @@ pytest.importorskip("matplotlib")
 
 from scalinglab.cli import main  # noqa: E402
 from scalinglab.demo import run_demo  # noqa: E402
+from scalinglab.results import check_schema  # noqa: E402
 
 
 def test_demo_quick_writes_png_and_prints_exponent(tmp_path, capsys):
@@ -26,13 +27,14 @@ def test_demo_quick_writes_png_and_prints_exponent(tmp_path, capsys):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     table = pd.read_csv(out / "digits_scaling.csv")
-    assert list(table.columns) == ["n_features", "train_mse", "test_mse", "test_error"]
-    assert table["n_features"].tolist() == [16, 32, 64, 128, 256, 512, 1024]
+    assert list(table.columns) == ["N", "P", "train_loss", "test_loss", "test_error"]
+    assert table["N"].tolist() == [16, 32, 64, 128, 256, 512, 1024]
     # More features fit better: test MSE falls by more than 3x from N = 16 to N = 1024 (it is
     # about 0.65 -> 0.10 for seed 0), and 1024 ReLU features classify digits to better than 5%.
-    assert table["test_mse"].iloc[-1] < table["test_mse"].iloc[0] / 3
+    assert table["test_loss"].iloc[-1] < table["test_loss"].iloc[0] / 3
     assert table["test_error"].iloc[-1] < 0.05
-    assert (table["train_mse"].diff().dropna() < 0).all()
+    assert check_schema(table, required=("N", "P", "train_loss", "test_loss")) is table
+    assert (table["train_loss"].diff().dropna() < 0).all()
 
     match = re.search(r"alpha = ([0-9.]+) \+- ([0-9.]+)", printed)
     assert match, printed
@@ -41,7 +43,7 @@ def test_demo_quick_writes_png_and_prints_exponent(tmp_path, capsys):
     # determined to better than +-0.2 by seven widths.
     assert 0.2 < alpha < 1.0
     assert 0 < alpha_error < 0.2
-    assert "n_features" in printed and "figure:" in printed
+    assert "test_loss" in printed and "figure:" in printed
 
 
 def test_demo_rejects_bad_arguments_before_work(tmp_path, capsys):

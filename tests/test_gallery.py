@@ -70,6 +70,11 @@ def test_the_quick_gallery_reproduces_the_claims(gallery):
     ensembles = _numbers(out, "bap-ensembles")
     assert ensembles["slope_theory_Einf"] < ensembles["slope_theory_E4"] < ensembles["slope_theory_E1"]
     assert ensembles["slope_theory_Einf"] == pytest.approx(-2.0, abs=0.2)
+    fit = _numbers(out, "scaling-fit")
+    # The envelope (Approach 1) needs no functional form: its interval covers the truth.
+    assert fit["a_envelope_lower"] <= fit["a_truth"] <= fit["a_envelope_upper"]
+    assert fit["a_parametric"] == pytest.approx(fit["a_truth"], abs=0.06)
+    assert fit["alpha_parametric"] == pytest.approx(fit["alpha_truth"], abs=0.1)
     digits = _numbers(out, "digits")
     assert 0.3 < digits["exponent"] < 0.9
 

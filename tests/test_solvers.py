@@ -187,14 +187,14 @@ def test_ridge_path_table(rng):
     table = solvers.ridge_path(K_all[:P], y_all[:P], ridges, gram_test=K_all[P:],
                                y_test=y_all[P:])
     assert isinstance(table, pd.DataFrame)
-    assert list(table.columns) == ["ridge", "train_mse", "test_mse"]
+    assert list(table.columns) == ["ridge", "train_loss", "test_loss"]
     assert len(table) == 6
     for row in table.itertuples():
         alpha = np.linalg.solve(K_all[:P] + P * row.ridge * np.eye(P), y_all[:P])
         expected = np.mean((K_all[P:] @ alpha - y_all[P:]) ** 2)
-        assert abs(row.test_mse - expected) < 1e-8 * expected
+        assert abs(row.test_loss - expected) < 1e-8 * expected
     # Train error grows monotonically with the ridge.
-    assert np.all(np.diff(table["train_mse"].to_numpy()) > 0)
+    assert np.all(np.diff(table["train_loss"].to_numpy()) > 0)
     with pytest.raises(ValueError, match="`ridges`"):
         solvers.ridge_path(K_all[:P], y_all[:P], [1.0, -1.0])
     with pytest.raises(ValueError, match="both or neither"):
@@ -226,7 +226,7 @@ def test_plot_ridge_path(rng):
     ax = figure_module.Figure().add_subplot()
     assert plot_ridge_path(table, ax=ax) is ax
     train_line, test_line = ax.get_lines()
-    np.testing.assert_allclose(test_line.get_ydata(), table["test_mse"])
+    np.testing.assert_allclose(test_line.get_ydata(), table["test_loss"])
 
 
 def test_compute_releases_the_gil(rng):

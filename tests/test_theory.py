@@ -14,13 +14,13 @@ import pytest
 
 from scalinglab import theory
 from scalinglab.dynamics import learning_curve
+from scalinglab.frontier import fit_frontier_exponents
 from scalinglab.tasks import LinearGaussianTask, PowerLawTask
 from scalinglab.theory import (
     TruncationWarning,
     bottleneck_exponents,
     compute_optimal,
-    compute_optimal_frontier,
-    frontier_exponents,
+    compute_optimal_frontier_theory,
     learning_curve_theory,
     one_point,
     ridge_test_error,
@@ -242,7 +242,8 @@ def test_gradient_descent_approaches_gradient_flow_at_time_eta_t():
     # shrinks with t.
     for N, P in [(100, 400), (INF, 100), (100, INF)]:
         gd_test, gd_train = curve(STANDARD, N, P, [100, 1000], method="gd", learning_rate=0.5)
-        gf_test, gf_train = curve(STANDARD, N, P, [100, 1000], learning_rate=0.5)
+        # Gradient flow has no learning rate: GD's step k follows it at time eta k.
+        gf_test, gf_train = curve(STANDARD, N, P, 0.5 * np.array([100, 1000]))
         np.testing.assert_allclose(gd_test, gf_test, rtol=1e-2)
         np.testing.assert_allclose(gd_train, gf_train, rtol=1e-2, atol=1e-12)
         assert abs(gd_test[1] / gf_test[1] - 1) < abs(gd_test[0] / gf_test[0] - 1)
@@ -475,8 +476,8 @@ def test_frontier_slopes_match_compute_optimal(a, b, n_max, C_range):
     task = PowerLawTask(a, b, 2000)
     sizes = np.unique(np.round(np.logspace(1, np.log10(n_max), int(8 * np.log10(n_max / 10)) + 1)))
     times = np.logspace(0, 6, 37)
-    frontier = compute_optimal_frontier(task, sizes, times, truncation="extend")
-    fitted = frontier_exponents(frontier, C_range)
+    frontier = compute_optimal_frontier_theory(task, sizes, times, truncation="extend")
+    fitted = fit_frontier_exponents(frontier, compute_range=C_range)
     predicted = compute_optimal(a, b)
     assert abs(fitted.loss - predicted.loss) < 0.03
     assert abs(fitted.N - predicted.N) < 0.03

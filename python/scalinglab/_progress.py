@@ -41,8 +41,9 @@ class ProgressReporter:
         from tqdm.auto import tqdm
 
         # disable=None: tqdm's own rule, no bar when stderr is not a terminal (automatic mode).
-        self._bar = tqdm(total=total, desc=desc, unit=unit, unit_scale=unit_scale, leave=False,
-                         disable=None if flag is None else False)
+        # An automatic bar vanishes when done; one asked for (True) stays as a record.
+        self._bar = tqdm(total=total, desc=desc, unit=unit, unit_scale=unit_scale,
+                         leave=flag is True, disable=None if flag is None else False)
 
     @property
     def active(self) -> bool:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scalinglab._progress import progress_reporter
 from scalinglab._rng import as_generator
 from scalinglab._validation import n_threads_arg, real_number
 from scalinglab.fit import PowerLawFit, fit_power_law
@@ -42,11 +43,12 @@ class DemoResult:
     Attributes
     ----------
     table : pandas.DataFrame
-        One row per width N: ``n_features``, ``train_mse``, ``test_mse`` (mean over samples of
-        the squared error of the 10-dimensional one-hot prediction) and ``test_error``
-        (misclassification rate).
+        One row per width in the shared result schema (:mod:`scalinglab.results`): ``N``
+        (random features), ``P`` (training images), ``train_loss`` and ``test_loss`` (mean over
+        samples of the squared error of the 10-dimensional one-hot prediction) and
+        ``test_error`` (misclassification rate).
     fit : PowerLawFit
-        ``test_mse(N) = E + c N^-alpha``.
+        ``test_loss(N) = E + c N^-alpha``.
     figure_path : pathlib.Path or None
         The PNG (None when matplotlib is missing).
     table_path : pathlib.Path
@@ -117,13 +119,13 @@ def _figure(table: pd.DataFrame, fit: PowerLawFit, path: Path) -> bool:
 
     figure = Figure(figsize=(10, 4.2), layout="constrained")
     left, right = figure.subplots(1, 2)
-    N = table["n_features"].to_numpy()
-    plot_scaling_curve(N, table["test_mse"], fit=fit, ax=left, label="test MSE",
+    N = table["N"].to_numpy()
+    plot_scaling_curve(N, table["test_loss"], fit=fit, ax=left, label="test MSE",
                        xlabel="number of random features N", ylabel="error")
     left.plot(N, table["test_error"], marker="s", linestyle=":", label="misclassification rate")
     left.legend(fontsize=8)
     left.set_title("digits, ReLU random features, ridge")
-    plot_scaling_curve(N, table["test_mse"], fit=fit, subtract_offset=True, ax=right,
+    plot_scaling_curve(N, table["test_loss"], fit=fit, subtract_offset=True, ax=right,
                        label="test MSE - E", xlabel="number of random features N",
                        ylabel="test MSE")
     right.legend(fontsize=8)
@@ -135,7 +137,7 @@ def _figure(table: pd.DataFrame, fit: PowerLawFit, path: Path) -> bool:
 
 def run_demo(out="scalinglab-demo", *, rng=0, n_threads: int = 0, quick: bool = False,
              ridge: float = DEFAULT_RIDGE, test_fraction: float = 0.25,
-             progress: bool = True) -> DemoResult:
+             progress: bool | None = None) -> DemoResult:
     """Run the digits scaling experiment and write its table and figure into ``out``.
 
     Parameters
@@ -152,8 +154,9 @@ def run_demo(out="scalinglab-demo", *, rng=0, n_threads: int = 0, quick: bool = 
         Ridge in the convention of :mod:`scalinglab.solvers` (shift P * ridge).
     test_fraction : float
         Fraction of the 1797 images held out, in (0, 1).
-    progress : bool
-        Show progress bars (tqdm, on stderr) for the Gram pass and the solves.
+    progress : bool or None
+        Progress bars (tqdm, on stderr) for the Gram pass and the solves: True, False, or None
+        (automatic: on a terminal or notebook, for the full run).
 
     Returns
     -------
@@ -188,31 +191,28 @@ def run_demo(out="scalinglab-demo", *, rng=0, n_threads: int = 0, quick: bool = 
 
     widths = QUICK_WIDTHS if quick else FULL_WIDTHS
     features = RandomFeatures(inputs.shape[1], widths[-1], "relu", rng=generator)
-    # One pass over the features: rows 0..P-1 are the train Gram, the rest test-by-train.
-    grams = features.gram(np.vstack([X_train, X_test]), X_train, checkpoints=list(widths),
-                          n_threads=n_threads, progress=progress)
+    # One pass over the features gives the train Gram (syrk: symmetric by construction) and the
+    # test-by-train Gram at every width.
+    grams = features.train_test_gram(X_train, X_test, checkpoints=list(widths),
+                                     n_threads=n_threads, progress=progress)
 
     rows = []
-    iterator = widths
-    if progress:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(widths, desc="ridge solves", unit="N")
-    for N in iterator:
-        gram = np.asarray(grams.pop(N))
-        K = gram[:P]
-        K = 0.5 * (K + K.T)  # a gemm-accumulated block is symmetric only to rounding
-        K_test = gram[P:]
-        alpha = ridge_dual_coef(K, Y_train, ridge, n_threads=n_threads)
-        fitted, predicted = K @ alpha, K_test @ alpha
-        rows.append({
-            "n_features": N,
-            "train_mse": float(np.mean(np.sum((fitted - Y_train) ** 2, axis=1))),
-            "test_mse": float(np.mean(np.sum((predicted - Y_test) ** 2, axis=1))),
-            "test_error": float(np.mean(predicted.argmax(axis=1) != labels[test])),
-        })
+    with progress_reporter(progress, len(widths), desc="ridge solves", unit="N",
+                           long=not quick) as reporter:
+        for N in widths:
+            K, K_test = (np.asarray(block) for block in grams.pop(N))
+            alpha = ridge_dual_coef(K, Y_train, ridge, n_threads=n_threads)
+            fitted, predicted = K @ alpha, K_test @ alpha
+            rows.append({
+                "N": float(N),
+                "P": float(P),
+                "train_loss": float(np.mean(np.sum((fitted - Y_train) ** 2, axis=1))),
+                "test_loss": float(np.mean(np.sum((predicted - Y_test) ** 2, axis=1))),
+                "test_error": float(np.mean(predicted.argmax(axis=1) != labels[test])),
+            })
+            reporter.advance(1)
     table = pd.DataFrame(rows)
-    fit = fit_power_law(table["n_features"], table["test_mse"], offset=True)
+    fit = fit_power_law(table["N"], table["test_loss"], offset=True)
 
     table_path = out / "digits_scaling.csv"
     _write_atomically(table_path, lambda name: table.to_csv(name, index=False))

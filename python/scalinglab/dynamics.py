@@ -36,112 +36,40 @@ are.
 
 from __future__ import annotations
 
-import numbers
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
 from scalinglab._native import core
+from scalinglab._progress import progress_reporter
 from scalinglab._rng import seed_from_rng
 from scalinglab._validation import (
     as_matrix,
     as_vector,
     check_memory,
+    grid,
     n_threads_arg,
     positive_int,
-    real_number,
+    seed_labels,
+    times as as_times,
 )
+from scalinglab.optimizers import SGD, optimizer_argument
 from scalinglab.tasks import as_linear_task
 
 __all__ = ["learning_curve", "kernel_learning_curve"]
 
-_METHODS = ("gf", "gd", "sgd")
 # Show a progress bar automatically from this many (seed, grid point) curves on.
 _AUTO_PROGRESS_CURVES = 40
 
 
 # ---------------------------------------------------------------------------------------------
-# Argument handling
+# Argument handling (the grammar itself is scalinglab._validation's)
 # ---------------------------------------------------------------------------------------------
-
-
-def _grid(values, name: str, *, allow_infinite: bool) -> list[float]:
-    """Sorted unique grid values (ints, or inf) from a scalar or a sequence."""
-    array = np.atleast_1d(np.asarray(values, dtype=object if np.ndim(values) == 0 else None))
-    if array.ndim != 1 or array.size == 0:
-        raise ValueError(f"`{name}`: expected a positive integer, numpy.inf, or a 1-D sequence of them")
-    out = []
-    for value in array.tolist():
-        if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and np.isinf(value):
-            if value < 0 or not allow_infinite:
-                raise ValueError(
-                    f"`{name}`: infinity is not allowed here" if value > 0
-                    else f"`{name}`: must be positive, got {value}"
-                )
-            out.append(np.inf)
-        else:
-            out.append(float(positive_int(value, name)))
-    return sorted(set(out))
 
 
 def _core_grid(values: list[float]) -> list[int]:
     return [core.INFINITE if np.isinf(v) else int(v) for v in values]
-
-
-def _times(t, name: str, *, integer: bool) -> np.ndarray:
-    times = np.atleast_1d(np.asarray(t, dtype=np.float64))
-    if times.ndim != 1 or times.size == 0:
-        raise ValueError(f"`{name}`: expected a non-empty 1-D array of times, got shape {times.shape}")
-    if not np.isfinite(times).all() or (times < 0).any():
-        raise ValueError(f"`{name}`: times must be finite and >= 0")
-    if integer and not np.all(times == np.round(times)):
-        raise ValueError(f"`{name}`: GD and SGD count steps, so times must be integers")
-    return times
-
-
-def _seed_labels(seeds) -> list[int]:
-    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, (bool, np.bool_)):
-        return list(range(positive_int(seeds, "seeds")))
-    try:
-        labels = [int(positive_int(s, "seeds", minimum=0)) for s in seeds]
-    except TypeError:
-        raise TypeError(f"`seeds`: expected a count or a sequence of ints, got {seeds!r}") from None
-    if not labels:
-        raise ValueError("`seeds`: expected at least one seed")
-    if len(set(labels)) != len(labels):
-        raise ValueError(f"`seeds`: labels must be distinct, got {labels}")
-    return labels
-
-
-def _progress_bar(progress, n_curves: int, total: int, desc: str):
-    """A tqdm bar over `total` units, or None. progress=None: automatic on long sweeps."""
-    if progress is None:
-        progress = n_curves >= _AUTO_PROGRESS_CURVES
-        disable = None  # tqdm's own: off when stderr is not a terminal
-    else:
-        disable = False
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, disable=disable, leave=False)
-
-
-class _SeedProgress:
-    """Maps the core's fraction callback of one seed onto the bar's units."""
-
-    def __init__(self, bar, units: float):
-        self.bar, self.units, self.done = bar, units, 0.0
-
-    def __call__(self, fraction: float) -> None:
-        target = fraction * self.units
-        if target > self.done:
-            self.bar.update(target - self.done)
-            self.done = target
-
-    def finish(self) -> None:
-        self(1.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -155,7 +83,8 @@ def learning_curve(
     P,
     t,
     *,
-    method: str = "gf",
+    optimizer=None,
+    method: str | None = None,
     learning_rate: float | None = None,
     batch_size: int | None = None,
     ensemble: int = 1,
@@ -181,16 +110,19 @@ def learning_curve(
     t : array_like, shape (T,)
         Times: GF time (learning rate 1) for ``"gf"``; step counts (integers) for ``"gd"`` and
         ``"sgd"``.
-    method : {"gf", "gd", "sgd"}
-        Exact gradient flow, exact gradient descent (both from one eigendecomposition evaluated
-        at every t), or minibatch SGD (iterated; the test loss stays exact).
-    learning_rate : float, optional
-        eta, required for ``"gd"`` and ``"sgd"`` (not accepted for ``"gf"``, whose rate is 1).
-        GD is stable for eta < 2 / mu_max with mu_max the top eigenvalue of F^T F / P.
-    batch_size : int, optional
-        B, required for ``"sgd"``: the step uses the mean gradient of B samples. With finite P
-        (B <= P) the samples are visited in a fresh random order every epoch (multi-epoch SGD);
-        with P = inf every step draws B fresh samples (one pass).
+    optimizer : GradientFlow, GradientDescent, SGD or {"gf", "gd", "sgd"}, optional
+        The optimizer spec of :mod:`scalinglab.optimizers` (default gradient flow): exact
+        gradient flow, exact gradient descent (both from one eigendecomposition evaluated at
+        every t), or minibatch SGD (iterated; the test loss stays exact). GD is stable for
+        eta < 2 / mu_max with mu_max the top eigenvalue of F^T F / P. SGD's step uses the mean
+        gradient of B samples; with finite P (B <= P) the samples are visited in a fresh random
+        order every epoch (multi-epoch SGD); with P = inf every step draws B fresh samples (one
+        pass; ``SGD(..., one_pass=True)`` requires P = inf).
+    method : {"gf", "gd", "sgd"}, optional
+        Shorthand for ``optimizer`` (one of the two).
+    learning_rate, batch_size : optional
+        With a shorthand: eta (required for ``"gd"`` and ``"sgd"``; gradient flow has no
+        learning rate) and B (``"sgd"`` only).
     ensemble : int
         E: the loss is that of the average of E predictors with independent projections A_e,
         all trained on the same data (BAP section on ensembles).
@@ -213,8 +145,8 @@ def learning_curve(
     n_threads : int
         Threads for the core (0 = all cores). Results do not depend on it.
     progress : bool or None
-        Show a tqdm progress bar; None shows one for long sweeps (at least 40 curves) on a
-        terminal.
+        Show a tqdm progress bar (True), never (False), or automatically (None: for long sweeps,
+        at least 40 curves, on a terminal or notebook).
 
     Returns
     -------
@@ -231,46 +163,31 @@ def learning_curve(
     ...                        t=np.logspace(0, 4, 50), seeds=30, rng=0)
     """
     lin = as_linear_task(task)
-    if method not in _METHODS:
-        raise ValueError(f"`method`: expected one of {_METHODS}, got {method!r}")
-    sgd = method == "sgd"
-    if method == "gf":
-        if learning_rate is not None:
-            raise ValueError(
-                "`learning_rate`: gradient flow has learning rate 1 (t is its time); use "
-                "method='gd' for a finite step"
-            )
-        eta = 1.0
-    else:
-        if learning_rate is None:
-            raise ValueError(f"`learning_rate`: required for method={method!r}")
-        eta = real_number(learning_rate, "learning_rate", minimum=0.0, strict=True)
-    if sgd:
-        if batch_size is None:
-            raise ValueError("`batch_size`: required for method='sgd'")
-        batch = positive_int(batch_size, "batch_size")
-    elif batch_size is not None:
-        raise ValueError(f"`batch_size`: only used by method='sgd', got method={method!r}")
-    else:
-        batch = 0
-    Ns = _grid(N, "N", allow_infinite=not sgd)
-    Ps = _grid(P, "P", allow_infinite=True)
+    spec = optimizer_argument(optimizer, method, learning_rate, batch_size)
+    method = spec.name
+    sgd = isinstance(spec, SGD)
+    eta = spec.learning_rate
+    batch = spec.batch_size if sgd else 0
+    Ns = grid(N, "N", allow_infinite=not sgd)
+    Ps = grid(P, "P", allow_infinite=True)
     if sgd and any(batch > p for p in Ps if np.isfinite(p)):
         raise ValueError(f"`batch_size`: must be <= every finite P, got {batch} > {min(Ps)}")
-    times = _times(t, "t", integer=method != "gf")
+    if sgd and spec.one_pass and any(np.isfinite(p) for p in Ps):
+        raise ValueError("`P`: SGD(..., one_pass=True) draws fresh samples every step; use P=numpy.inf")
+    times = as_times(t, "t", integer=method != "gf")
     E = positive_int(ensemble, "ensemble")
-    labels = _seed_labels(seeds)
+    labels = seed_labels(seeds)
     threads = n_threads_arg(n_threads)
     base_key = seed_from_rng(rng)
     _check_simulation_memory(lin.M, Ns, Ps, E, wishart and not sgd, method)
 
     n_points = len(Ns) * len(Ps)
-    bar = _progress_bar(progress, n_points * len(labels), len(labels), "learning_curve")
     tests, trains = [], []
-    try:
+    with progress_reporter(progress, len(labels), desc="learning_curve", unit="seed",
+                           long=n_points * len(labels) >= _AUTO_PROGRESS_CURVES) as reporter:
         for label in labels:
             key = core.derive_seed(base_key, label)
-            callback = _SeedProgress(bar, 1.0) if bar is not None else None
+            callback = reporter.stage(1.0)
             if sgd:
                 test, train = core.sgd_learning_curves(
                     lin.spectrum, lin.target, lin.noise, _core_grid(Ns), _core_grid(Ps),
@@ -284,12 +201,9 @@ def learning_curve(
                     threads, callback,
                 )
             if callback is not None:
-                callback.finish()
+                callback(1.0)
             tests.append(test)
             trains.append(train)
-    finally:
-        if bar is not None:
-            bar.close()
 
     T = times.size
     n_seeds = len(labels)
@@ -344,7 +258,8 @@ def kernel_learning_curve(
     t=None,
     *,
     P=None,
-    method: str = "gf",
+    optimizer=None,
+    method: str | None = None,
     learning_rate: float | None = None,
     seeds=1,
     rng=None,
@@ -382,9 +297,12 @@ def kernel_learning_curve(
     P : int or sequence of int, optional
         Training-set sizes: prefixes of ``X_train`` (the leading block of the Gram). Default:
         all of it.
-    method : {"gf", "gd"}
+    optimizer : GradientFlow, GradientDescent or {"gf", "gd"}, optional
+        Default gradient flow.
+    method : {"gf", "gd"}, optional
+        Shorthand for ``optimizer``.
     learning_rate : float, optional
-        eta for ``"gd"``.
+        eta with the shorthand ``"gd"``.
     seeds : int or sequence of int
         Seeds (only with a callable ``features``): seed s calls ``features(rng_s)`` with the
         int key ``derive_seed(key(rng), s)``.
@@ -399,26 +317,18 @@ def kernel_learning_curve(
     """
     if t is None:
         raise TypeError("`t`: the times are required")
-    if method not in ("gf", "gd"):
-        raise ValueError(f"`method`: expected 'gf' or 'gd', got {method!r}")
-    if method == "gf":
-        if learning_rate is not None:
-            raise ValueError("`learning_rate`: gradient flow has learning rate 1; use method='gd'")
-        eta = 1.0
-    else:
-        if learning_rate is None:
-            raise ValueError("`learning_rate`: required for method='gd'")
-        eta = real_number(learning_rate, "learning_rate", minimum=0.0, strict=True)
+    spec = optimizer_argument(optimizer, method, learning_rate, allowed=("gf", "gd"))
+    method, eta = spec.name, spec.learning_rate
     X_train = as_matrix(X_train, "X_train")
     X_test = as_matrix(X_test, "X_test", n_cols=X_train.shape[1])
     y_train = as_vector(y_train, "y_train", length=X_train.shape[0])
     y_test = as_vector(y_test, "y_test", length=X_test.shape[0])
-    times = _times(t, "t", integer=method == "gd")
+    times = as_times(t, "t", integer=method == "gd")
     Pmax = X_train.shape[0]
-    Ps = [int(p) for p in _grid(Pmax if P is None else P, "P", allow_infinite=False)]
+    Ps = [int(p) for p in grid(Pmax if P is None else P, "P", allow_infinite=False)]
     if Ps[-1] > Pmax:
         raise ValueError(f"`P`: at most len(X_train) = {Pmax}, got {Ps[-1]}")
-    labels = _seed_labels(seeds)
+    labels = seed_labels(seeds)
     threads = n_threads_arg(n_threads)
     precomputed = isinstance(features, (tuple, list, Mapping))
     factory = callable(features) and not hasattr(features, "gram") and not precomputed
@@ -429,9 +339,9 @@ def kernel_learning_curve(
         )
     base_key = seed_from_rng(rng) if factory else 0
     Q = X_test.shape[0]
-    bar = _progress_bar(progress, len(labels) * len(Ps), len(labels), "kernel_learning_curve")
     rows = []
-    try:
+    with progress_reporter(progress, len(labels), desc="kernel_learning_curve", unit="seed",
+                           long=len(labels) * len(Ps) >= _AUTO_PROGRESS_CURVES) as reporter:
         for label in labels:
             if factory:
                 grams = _feature_grams(features(core.derive_seed(base_key, label)), N, X_train,
@@ -449,11 +359,7 @@ def kernel_learning_curve(
                         "seed": label, "N": width, "P": float(p), "t": times,
                         "train_loss": train[j], "test_loss": test[j],
                     }))
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
+            reporter.advance(1)
     frame = pd.concat(rows, ignore_index=True)
     frame["method"] = method
     return frame
@@ -468,7 +374,7 @@ def _feature_grams(rf, N, X_train, X_test, n_threads) -> dict:
     if not hasattr(rf, "gram"):
         raise TypeError(f"`features`: expected a RandomFeatures (with .gram), got {type(rf).__name__}")
     P = X_train.shape[0]
-    widths = None if N is None else [int(n) for n in _grid(N, "N", allow_infinite=False)]
+    widths = None if N is None else [int(n) for n in grid(N, "N", allow_infinite=False)]
     default_width = getattr(rf, "n_features", None)
     default_label = float(default_width) if default_width is not None else np.nan
     if hasattr(rf, "train_test_gram"):
@@ -496,7 +402,7 @@ def _precomputed_grams(features, N, P, Q) -> dict:
     if isinstance(features, Mapping):
         items = {float(positive_int(n, "features")): pair for n, pair in features.items()}
         if N is not None:
-            wanted = _grid(N, "N", allow_infinite=False)
+            wanted = grid(N, "N", allow_infinite=False)
             missing = [n for n in wanted if n not in items]
             if missing:
                 raise ValueError(f"`N`: no Gram given for widths {missing}")

@@ -40,11 +40,13 @@ from __future__ import annotations
 import numpy as np
 
 from scalinglab._native import core
+from scalinglab._progress import progress_reporter
 from scalinglab._rng import seed_from_rng
 from scalinglab._validation import (
     as_dtype,
     as_matrix,
     check_memory,
+    increasing_widths,
     n_threads_arg,
     positive_int,
     real_number,
@@ -54,6 +56,9 @@ ACTIVATIONS = ("linear", "relu", "erf", "tanh", "cos", "sin", "fourier")
 """Valid values of the ``activation`` argument."""
 
 __all__ = ["ACTIVATIONS", "RandomFeatures"]
+
+# progress=None shows a bar for Gram passes above this many flops (several seconds).
+_AUTO_PROGRESS_FLOPS = 2e10
 
 
 def _activation_arg(activation) -> str:
@@ -234,27 +239,8 @@ class RandomFeatures:
     def _checkpoints(self, checkpoints) -> list[int] | None:
         if checkpoints is None:
             return None
-        values = np.asarray(checkpoints)
-        if values.ndim != 1 or values.size == 0:
-            raise ValueError(
-                f"`checkpoints`: expected a non-empty 1-D sequence of widths, got shape {values.shape}"
-            )
-        if not np.issubdtype(values.dtype, np.integer):
-            if np.issubdtype(values.dtype, np.floating) and np.all(np.isfinite(values)) and np.all(
-                values == np.round(values)
-            ):
-                values = values.astype(np.int64)
-            else:
-                raise TypeError(f"`checkpoints`: expected integers, got {checkpoints!r}")
-        result = [int(v) for v in values]
-        if result[0] < 1 or result[-1] > self._n_features:
-            raise ValueError(
-                f"`checkpoints`: every width must be in [1, n_features = {self._n_features}], "
-                f"got {result}"
-            )
-        if any(b <= a for a, b in zip(result, result[1:])):
-            raise ValueError(f"`checkpoints`: must be strictly increasing, got {result}")
-        return result
+        return increasing_widths(checkpoints, "checkpoints", maximum=self._n_features,
+                                 maximum_name="n_features")
 
     def _check_gram_memory(self, n, m, with_gram, n_snapshots, name):
         itemsize = np.dtype(self._dtype).itemsize
@@ -269,23 +255,14 @@ class RandomFeatures:
     def _stream(self, X, Z, with_gram, checkpoints, n_threads, progress):
         marks = checkpoints if checkpoints is not None else [self._n_features]
         total = marks[-1]
-        bar = None
-        callback = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=total, unit="feature", unit_scale=True, desc="Gram")
-
-            def callback(fraction):
-                bar.update(int(round(fraction * total)) - bar.n)
-
-        try:
+        n, m = X.shape[0], 0 if Z is None else Z.shape[0]
+        work = total * ((n * n if with_gram else 0) + 2.0 * (n + m) * self._d + m * n)
+        with progress_reporter(progress, total, desc="Gram", unit="feature", unit_scale=True,
+                               long=work > _AUTO_PROGRESS_FLOPS) as reporter:
+            callback = reporter.stage(total)
             return self._map.grams(X, Z, with_gram, marks, 0, n_threads, callback)
-        finally:
-            if bar is not None:
-                bar.close()
 
-    def gram(self, X, Y=None, *, checkpoints=None, n_threads=0, progress=False):
+    def gram(self, X, Y=None, *, checkpoints=None, n_threads=0, progress=None):
         """Random-feature Gram K[i, k] = (1/N) sum_{j<N} phi_j(x_i) phi_j(y_k), streamed.
 
         Parameters
@@ -299,8 +276,9 @@ class RandomFeatures:
         n_threads : int
             Threads for BLAS and the feature generation (0 = all cores); the result does not
             depend on it beyond floating-point summation order.
-        progress : bool
-            Show a tqdm progress bar.
+        progress : bool or None
+            A tqdm progress bar: True, False, or None (automatic: for passes of more than
+            ~2e10 flops, on a terminal or notebook).
 
         Returns
         -------
@@ -331,7 +309,7 @@ class RandomFeatures:
             return grams[0]
         return dict(zip((int(w) for w in widths), grams))
 
-    def train_test_gram(self, X, X_test, *, checkpoints=None, n_threads=0, progress=False):
+    def train_test_gram(self, X, X_test, *, checkpoints=None, n_threads=0, progress=None):
         """The train Gram and the test-by-train Gram from one pass (features generated once).
 
         Parameters

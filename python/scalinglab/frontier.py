@@ -3,9 +3,10 @@
 Given losses measured or predicted at several model sizes and computes, the compute-optimal
 frontier is L*(C) = min over size of L(size, C). :func:`compute_optimal_frontier` computes it
 from any long table of (size, compute, loss) rows, and :func:`fit_frontier_exponents` fits its
-power laws L* ~ C^loss, size* ~ C^size. The DMFT theory (:mod:`scalinglab.theory`), one-pass SGD
-theory (:mod:`scalinglab.sgd_theory`), empirical scaling-law fits and regime analyses all call
-these two functions.
+power laws L* ~ C^loss, size* ~ C^size. The DMFT theory
+(:func:`scalinglab.theory.compute_optimal_frontier_theory`), the one-pass SGD theory
+(:func:`scalinglab.sgd_scaling.sgd_compute_optimal_frontier`), empirical scaling-law fits and
+regime analyses all call these two functions.
 
 Algorithm (Hoffmann et al. 2022's IsoFLOP idea on a grid, arXiv 2203.15556): for each size, log L
 is interpolated linearly in log C between that size's own points (never extrapolated); at each
@@ -22,13 +23,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from scalinglab.fit import least_squares_line
+
 
 @dataclass(frozen=True)
 class ComputeOptimalExponents:
     """Compute-optimal scaling L* ~ C^loss, N* ~ C^N, t* ~ C^t.
 
     Closed forms come from the theories (:func:`scalinglab.theory.compute_optimal`,
-    :func:`scalinglab.sgd_theory.sgd_compute_optimal`); fitted ones from
+    :func:`scalinglab.sgd_scaling.sgd_compute_optimal`); fitted ones from
     :func:`fit_frontier_exponents`.
 
     Attributes
@@ -71,7 +74,8 @@ def compute_optimal_frontier(table: pd.DataFrame, *, size: str = "N", compute: s
     table : pandas.DataFrame
         One row per (size, compute) with the loss there, e.g. a learning curve with a
         ``compute`` column. Rows with non-finite or non-positive loss are ignored; every size
-        needs >= 2 distinct computes to be interpolated.
+        is interpolated between its own computes (a size with one row counts only at that
+        compute), and a size may not have two rows at one compute.
     size, compute, loss : str
         Column names of the model size, the compute and the loss.
     computes : array_like of float, optional
@@ -104,8 +108,8 @@ def compute_optimal_frontier(table: pd.DataFrame, *, size: str = "N", compute: s
         c, ell = computes_all[rows], losses_all[rows]
         order = np.argsort(c, kind="stable")
         log_c, log_l = np.log(c[order]), np.log(ell[order])
-        if np.unique(log_c).size < 2:
-            raise ValueError(f"`table`: size {value:g} has fewer than 2 distinct computes")
+        if np.unique(log_c).size != log_c.size:
+            raise ValueError(f"`table`: size {value:g} has two rows at the same compute")
         curves.append((log_c, log_l))
     if computes is None:
         lo = np.log10(computes_all[keep].min())
@@ -181,6 +185,6 @@ def fit_frontier_exponents(frontier: pd.DataFrame, *, size: str = "N", loss: str
             f"`frontier`: need >= {min_points} interior rows in the compute range, got {len(rows)}"
         )
     log_c = np.log(rows[compute].to_numpy(dtype=np.float64))
-    loss_slope = float(np.polyfit(log_c, np.log(rows[loss].to_numpy(dtype=np.float64)), 1)[0])
-    size_slope = float(np.polyfit(log_c, np.log(rows[size].to_numpy(dtype=np.float64)), 1)[0])
+    loss_slope = least_squares_line(log_c, np.log(rows[loss].to_numpy(dtype=np.float64)))[0]
+    size_slope = least_squares_line(log_c, np.log(rows[size].to_numpy(dtype=np.float64)))[0]
     return ComputeOptimalExponents(loss_slope, size_slope, 1.0 - size_slope, "fit", int(len(rows)))

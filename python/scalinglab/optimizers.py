@@ -19,9 +19,9 @@ multiplies the *sum* of the per-sample gradients: gamma = learning_rate / batch_
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from scalinglab._validation import positive_int, real_number
+from scalinglab._validation import assign_fields, positive_int, real_number
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,8 @@ class GradientDescent:
     name = "gd"
 
     def __post_init__(self):
-        object.__setattr__(self, "learning_rate",
-                           real_number(self.learning_rate, "learning_rate", minimum=0.0, strict=True))
+        assign_fields(self, learning_rate=real_number(self.learning_rate, "learning_rate",
+                                                      minimum=0.0, strict=True))
 
 
 @dataclass(frozen=True)
@@ -77,9 +77,10 @@ class SGD:
     name = "sgd"
 
     def __post_init__(self):
-        object.__setattr__(self, "learning_rate",
-                           real_number(self.learning_rate, "learning_rate", minimum=0.0, strict=True))
-        object.__setattr__(self, "batch_size", positive_int(self.batch_size, "batch_size"))
+        assign_fields(self,
+                      learning_rate=real_number(self.learning_rate, "learning_rate", minimum=0.0,
+                                                strict=True),
+                      batch_size=positive_int(self.batch_size, "batch_size"))
         if not isinstance(self.one_pass, bool):
             raise TypeError(f"`one_pass`: expected a bool, got {self.one_pass!r}")
 
@@ -141,3 +142,48 @@ def as_optimizer(optimizer, learning_rate=None, batch_size=None, *,
     if batch_size is None:
         raise ValueError(f"`batch_size`: required for {name}='sgd'")
     return SGD(learning_rate, batch_size)
+
+
+_KINDS = {"gf": GradientFlow, "gd": GradientDescent, "sgd": SGD}
+
+
+def optimizer_argument(optimizer=None, method=None, learning_rate=None, batch_size=None, *,
+                       allowed=("gf", "gd", "sgd"), one_pass: bool | None = None):
+    """The optimizer of a function that takes ``optimizer=`` and the shorthand ``method=``.
+
+    Parameters
+    ----------
+    optimizer : spec or shorthand string, optional
+        :class:`GradientFlow`, :class:`GradientDescent`, :class:`SGD`, or ``"gf"``, ``"gd"``,
+        ``"sgd"``.
+    method : str, optional
+        The shorthand keyword of earlier versions (same strings); at most one of ``optimizer``
+        and ``method``. Neither: ``allowed[0]``.
+    learning_rate, batch_size : optional
+        With a shorthand only (see :func:`as_optimizer`).
+    allowed : tuple of str
+        The optimizer kinds the caller implements; others raise ValueError naming ``method``.
+    one_pass : bool, optional
+        For SGD: a shorthand becomes ``SGD(..., one_pass=one_pass)``; a spec must agree.
+
+    Returns
+    -------
+    GradientFlow, GradientDescent or SGD
+    """
+    if optimizer is not None and method is not None:
+        raise ValueError("`optimizer`, `method`: give one of them (method is the shorthand)")
+    name = "optimizer" if optimizer is not None else "method"
+    given = optimizer if optimizer is not None else (method if method is not None else allowed[0])
+    if isinstance(given, str) and given in _KINDS and given not in allowed:
+        raise ValueError(f"`{name}`: expected one of {allowed} here, got {given!r}")
+    spec = as_optimizer(given, learning_rate, batch_size, name=name)
+    if spec.name not in allowed:
+        raise ValueError(f"`{name}`: expected one of {allowed} here, got {spec!r}")
+    if isinstance(spec, SGD) and one_pass is not None:
+        if isinstance(given, str):
+            spec = replace(spec, one_pass=one_pass)
+        elif spec.one_pass != one_pass:
+            raise ValueError(
+                f"`{name}`: this function models SGD with one_pass={one_pass}, got {spec!r}"
+            )
+    return spec

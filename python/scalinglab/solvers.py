@@ -379,7 +379,7 @@ class RidgePath:
         Returns
         -------
         pandas.DataFrame
-            Columns ``ridge``, ``train_mse`` and, with test data, ``test_mse``. An MSE is the
+            Columns ``ridge``, ``train_loss`` and, with test data, ``test_loss``. An MSE is the
             mean of the squared residual over samples and outputs.
         """
         ridges = _ridges(ridges)
@@ -388,7 +388,7 @@ class RidgePath:
         fitted = self._path.train_predictions(ridges, self._n_threads)
         table = {
             "ridge": np.asarray(ridges),
-            "train_mse": ((fitted - self._y[None]) ** 2).mean(axis=(1, 2)),
+            "train_loss": ((fitted - self._y[None]) ** 2).mean(axis=(1, 2)),
         }
         if gram_test is not None:
             gram_test = as_matrix(gram_test, "gram_test", dtype=self._dtype,
@@ -401,7 +401,7 @@ class RidgePath:
                     f"{y_test.shape}"
                 )
             predicted = self._path.test_predictions(gram_test, ridges, self._n_threads)
-            table["test_mse"] = ((predicted - y_test[None]) ** 2).mean(axis=(1, 2))
+            table["test_loss"] = ((predicted - y_test[None]) ** 2).mean(axis=(1, 2))
         return pd.DataFrame(table)
 
 
@@ -413,7 +413,7 @@ def ridge_path(gram, y, ridges, *, gram_test=None, y_test=None, n_threads: int =
     Returns
     -------
     pandas.DataFrame
-        One row per ridge: ``ridge``, ``train_mse`` and (with test data) ``test_mse``.
+        One row per ridge: ``ridge``, ``train_loss`` and (with test data) ``test_loss``.
     """
     ridges = _ridges(ridges)
     return RidgePath(gram, y, n_threads=n_threads).errors(ridges, gram_test=gram_test,

@@ -22,6 +22,7 @@ from scalinglab._validation import (
     positive_int,
     real_number,
 )
+from scalinglab.fit import least_squares_line
 from scalinglab.solvers import _eigh
 
 __all__ = [
@@ -95,13 +96,8 @@ class SpectrumExponent:
 
 def _slope(log_k, log_values):
     """OLS of log lambda = a - b log k: (b, a, standard error of b)."""
-    design = np.stack([np.ones_like(log_k), -log_k], axis=1)
-    solution, *_ = np.linalg.lstsq(design, log_values, rcond=None)
-    residual = log_values - design @ solution
-    dof = log_k.size - 2
-    variance = residual @ residual / dof if dof > 0 else np.nan
-    stderr = np.sqrt(variance * np.linalg.inv(design.T @ design)[1, 1])
-    return float(solution[1]), float(solution[0]), float(stderr)
+    slope, intercept, stderr = least_squares_line(log_k, log_values)
+    return -slope, intercept, stderr
 
 
 def spectrum_exponent(eigenvalues, *, k_min: int = 1, k_max: int | None = None,

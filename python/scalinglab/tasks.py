@@ -30,7 +30,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from scalinglab._validation import positive_int, real_number
+from scalinglab._validation import assign_fields, positive_int, real_number
 
 
 def power_law_spectrum(exponent: float, M: int, *, scale: float = 1.0) -> np.ndarray:
@@ -113,9 +113,8 @@ class LinearGaussianTask:
             raise ValueError("`target`: contains NaN or infinity")
         spectrum.flags.writeable = False
         target.flags.writeable = False
-        object.__setattr__(self, "spectrum", spectrum)
-        object.__setattr__(self, "target", target)
-        object.__setattr__(self, "noise", real_number(self.noise, "noise", minimum=0.0))
+        assign_fields(self, spectrum=spectrum, target=target,
+                      noise=real_number(self.noise, "noise", minimum=0.0))
 
     @property
     def M(self) -> int:
@@ -198,10 +197,9 @@ class PowerLawTask:
     noise: float = 0.0
 
     def __post_init__(self):
-        object.__setattr__(self, "a", real_number(self.a, "a", minimum=1.0, strict=True))
-        object.__setattr__(self, "b", real_number(self.b, "b", minimum=1.0))
-        object.__setattr__(self, "M", positive_int(self.M, "M"))
-        object.__setattr__(self, "noise", real_number(self.noise, "noise", minimum=0.0))
+        assign_fields(self, a=real_number(self.a, "a", minimum=1.0, strict=True),
+                      b=real_number(self.b, "b", minimum=1.0), M=positive_int(self.M, "M"),
+                      noise=real_number(self.noise, "noise", minimum=0.0))
 
     @cached_property
     def _linear(self) -> LinearGaussianTask:

@@ -5,7 +5,8 @@ Model (Bordelon, Atanasov & Pehlevan 2024, arXiv 2402.01092, "BAP"; conventions 
 :mod:`scalinglab.tasks`): Gaussian features psi with covariance diag(lambda_k), target
 y = w* . psi + eps with noise variance sigma^2, student f = w . (A psi) / sqrt(N) with
 A_ij ~ N(0, 1), trained on P samples from w = 0 on (1/(2P)) sum (y - f)^2 by gradient flow
-dw/dt = -eta grad (time t, ``method="gf"``) or gradient descent with step eta (``method="gd"``).
+dw/dt = -grad (time t, ``GradientFlow()`` / ``method="gf"``) or gradient descent with step eta
+(``GradientDescent(eta)`` / ``method="gd"``), the specs of :mod:`scalinglab.optimizers`.
 Test loss: clean-target E_x (f - w* . psi)^2; train loss: (1/P) sum (y - f)^2 on the noisy
 labels. The ridge convention shared with the solvers is
 (1/(2P)) sum (y - F w)^2 + (ridge/2) |w|^2 with F = A psi / sqrt(N).
@@ -55,19 +56,23 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from scalinglab import frontier as _frontier
 from scalinglab._native import core
-from scalinglab._validation import n_threads_arg, positive_int, real_number
+from scalinglab._validation import capacity, grid, n_threads_arg, positive_int, real_number
+from scalinglab._validation import times as as_times
+from scalinglab.frontier import ComputeOptimalExponents
+from scalinglab.optimizers import optimizer_argument
 from scalinglab.tasks import PowerLawTask, as_linear_task
 
 __all__ = [
     "BottleneckExponents",
     "ComputeOptimalExponents",
+    "FiniteSizeWarning",
     "OnePointSolution",
     "TruncationWarning",
     "bottleneck_exponents",
     "compute_optimal",
-    "compute_optimal_frontier",
-    "frontier_exponents",
+    "compute_optimal_frontier_theory",
     "learning_curve_theory",
     "one_point",
     "ridge_test_error",
@@ -84,32 +89,54 @@ class TruncationWarning(UserWarning):
     """The M-mode power-law task is too short to stand for the infinite power law here."""
 
 
+class FiniteSizeWarning(UserWarning):
+    """A theory is used outside the regime where it is accurate (docs/theory-finite-size.md)."""
+
+
+# Below this finite N or P the uncorrected DMFT misses O(1/N), O(1/P) terms of several percent.
+_FINITE_SIZE_WARN_BELOW = 50
+
+
+def _finite_size_mode(finite_size, method="gf", ensemble=1.0) -> str | None:
+    if finite_size not in (None, "leading"):
+        raise ValueError(f"`finite_size`: expected None (the DMFT) or 'leading', got {finite_size!r}")
+    if finite_size == "leading" and method != "gf":
+        raise ValueError("`finite_size`: 'leading' is derived for gradient flow (method='gf')")
+    if finite_size == "leading" and ensemble != 1.0:
+        raise ValueError("`finite_size`: 'leading' is derived for a single model (ensemble=1)")
+    return finite_size
+
+
+def _finite_size_sides(N: float, P: float) -> None:
+    if math.isfinite(N) and math.isfinite(P):
+        raise ValueError("`finite_size`: 'leading' is derived with one finite side (N finite and "
+                         f"P = inf, or P finite and N = inf); got N={N:g}, P={P:g}")
+
+
+def _warn_finite_size(finite_size, Ns, Ps) -> None:
+    finite = [x for x in list(Ns) + list(Ps) if math.isfinite(x)]
+    if finite_size is None and finite and min(finite) <= _FINITE_SIZE_WARN_BELOW:
+        warnings.warn(
+            f"N or P = {min(finite):g} <= {_FINITE_SIZE_WARN_BELOW}: the DMFT / deterministic "
+            "equivalent drops an O(1/N), O(1/P) term (a few percent of the loss here); use "
+            "finite_size='leading' (one finite side) or see docs/theory-finite-size.md.",
+            FiniteSizeWarning, stacklevel=3)
+
+
 # ---- argument checks ------------------------------------------------------------------------
 
 
 def _capacity(value, name: str) -> float:
     """A count (model size N, sample count P, ensemble size E): a positive integer or numpy.inf."""
-    if isinstance(value, (float, np.floating)) and math.isinf(value) and value > 0:
-        return math.inf
-    return float(positive_int(value, name))
+    return capacity(value, name)
 
 
 def _capacities(value, name: str) -> list[float]:
-    if np.ndim(value) == 0:
-        return [_capacity(value.item() if isinstance(value, np.ndarray) else value, name)]
-    values = np.asarray(value)
-    if values.ndim != 1 or values.size == 0:
-        raise ValueError(f"`{name}`: expected a scalar or a non-empty 1-D sequence, got shape {values.shape}")
-    return [_capacity(v.item() if isinstance(v, np.generic) else v, name) for v in values]
+    return grid(value, name, sort=False)
 
 
 def _times(t) -> np.ndarray:
-    times = np.atleast_1d(np.asarray(t, dtype=np.float64))
-    if times.ndim != 1 or times.size == 0:
-        raise ValueError(f"`t`: expected a scalar or a non-empty 1-D array of times, got shape {times.shape}")
-    if not np.isfinite(times).all() or (times < 0).any():
-        raise ValueError("`t`: times must be finite and >= 0")
-    return np.ascontiguousarray(times)
+    return as_times(t, "t")
 
 
 def _truncation_mode(truncation, task=None) -> str:
@@ -286,9 +313,10 @@ def one_point(task, N, P, s) -> OnePointSolution:
 # ---- learning curves --------------------------------------------------------------------------
 
 
-def learning_curve_theory(task, N, P, t, *, method: str = "gf", learning_rate: float | None = None,
-                          ensemble=1, talbot_nodes: int = 16, truncation: str = "warn",
-                          n_threads: int = 0) -> pd.DataFrame:
+def learning_curve_theory(task, N, P, t, *, optimizer=None, method: str | None = None,
+                          learning_rate: float | None = None, ensemble=1, talbot_nodes: int = 16,
+                          truncation: str = "warn", n_threads: int = 0,
+                          finite_size: str | None = None) -> pd.DataFrame:
     """DMFT test and train loss of the linear random-feature model at each time.
 
     Solves BAP's (arXiv 2402.01092) one-point equations (B4-B8 of the project's theory digest)
@@ -309,11 +337,15 @@ def learning_curve_theory(task, N, P, t, *, method: str = "gf", learning_rate: f
     P : int, numpy.inf, or 1-D sequence of them
         Training-set sizes. numpy.inf gives the online / population-gradient limit (R1 = 1).
     t : float or array_like, shape (T,)
-        Times >= 0: gradient-flow time (``method="gf"``), or numbers of steps (``method="gd"``).
-    method : {"gf", "gd"}
-        Gradient flow dw/dt = -eta grad, or gradient descent w <- w - eta grad.
+        Times >= 0: gradient-flow time, or numbers of steps for gradient descent.
+    optimizer : GradientFlow, GradientDescent or {"gf", "gd"}, optional
+        Gradient flow dw/dt = -grad (default; no learning rate, t is its time, as in
+        :func:`scalinglab.dynamics.learning_curve`), or gradient descent w <- w - eta grad
+        (``GradientDescent(eta)``). A flow with time scale eta is gradient flow at time eta t.
+    method : {"gf", "gd"}, optional
+        Shorthand for ``optimizer``.
     learning_rate : float, optional
-        eta. Gradient flow: default 1 (the time scale is eta t). Gradient descent: required.
+        eta with the shorthand ``"gd"`` (required there; refused for gradient flow).
     ensemble : int or numpy.inf
         Number E of members averaged (independent projections A, the same P samples; BAP
         ensembles). numpy.inf gives the averaged-predictor ("bias") limit.
@@ -326,6 +358,12 @@ def learning_curve_theory(task, N, P, t, *, method: str = "gf", learning_rate: f
         (the tail correction, see the module notes).
     n_threads : int
         Threads over times (0 = all cores). Results do not depend on it.
+    finite_size : {None, "leading"}
+        None: the DMFT (exact in the proportional limit). "leading": add the O(1/N) (P = inf)
+        or O(1/P) (N = inf) term the DMFT drops (real-Gaussian resolvent correction, see
+        :mod:`scalinglab.theory_finite_size` and docs/theory-finite-size.md); gradient flow,
+        ensemble 1, one finite side only. With None, a :class:`FiniteSizeWarning` is raised
+        when a finite N or P is <= 50.
 
     Returns
     -------
@@ -345,14 +383,8 @@ def learning_curve_theory(task, N, P, t, *, method: str = "gf", learning_rate: f
     """
     Ns, Ps = _capacities(N, "N"), _capacities(P, "P")
     times = _times(t)
-    if method not in ("gf", "gd"):
-        raise ValueError(f"`method`: expected 'gf' (gradient flow) or 'gd' (gradient descent), got {method!r}")
-    if learning_rate is None:
-        if method == "gd":
-            raise ValueError("`learning_rate`: required for method='gd' (the GD step size eta)")
-        eta = 1.0
-    else:
-        eta = real_number(learning_rate, "learning_rate", minimum=0.0, strict=True)
+    spec = optimizer_argument(optimizer, method, learning_rate, allowed=("gf", "gd"))
+    method, eta = spec.name, spec.learning_rate
     if method == "gd" and not np.all(times == np.floor(times)):
         raise ValueError("`t`: gradient descent takes whole numbers of steps")
     E = _capacity(ensemble, "ensemble")
@@ -361,6 +393,7 @@ def learning_curve_theory(task, N, P, t, *, method: str = "gf", learning_rate: f
         raise ValueError(f"`talbot_nodes`: expected 4..64 (about 16), got {nodes}")
     threads = n_threads_arg(n_threads)
     mode = _truncation_mode(truncation, task)
+    correct = _finite_size_mode(finite_size, method, E) == "leading"
     check = mode == "warn" and isinstance(task, PowerLawTask)
     optimizer = method
     modes = _mode_arrays(task, _curve_kappa_floor(times, optimizer, eta, nodes)
@@ -371,6 +404,9 @@ def learning_curve_theory(task, N, P, t, *, method: str = "gf", learning_rate: f
         for n_samples in Ps:
             test, train = _curve(modes, n_features, n_samples, times, optimizer, eta, E, nodes,
                                  threads)
+            if correct:
+                test, train = _finite_size_curve(modes, n_features, n_samples, eta * times, test,
+                                                 train)
             frames.append(pd.DataFrame({
                 "N": n_features, "P": n_samples, "t": times, "train_loss": train, "test_loss": test,
             }))
@@ -383,13 +419,29 @@ def learning_curve_theory(task, N, P, t, *, method: str = "gf", learning_rate: f
                 if worst is None or change > worst[0]:
                     worst = (change, at_m, at_2m, n_features, n_samples, f"t={times.max():g}")
     _warn_truncation(task, worst)
+    _warn_finite_size(finite_size, Ns, Ps)
     return pd.concat(frames, ignore_index=True)
+
+
+def _finite_size_curve(modes, N, P, times, test, train):
+    """The DMFT curves plus the leading finite-size correction (theory_finite_size)."""
+    from scalinglab import theory_finite_size as fs
+
+    _finite_size_sides(N, P)
+    if math.isfinite(N):
+        delta = fs.width_correction(modes, N, times)
+        return test + delta, train + delta
+    if math.isfinite(P):
+        d_test, d_train = fs.sample_correction(modes, P, times)
+        return test + d_test, train + d_train
+    return test, train
 
 
 # ---- static limits -------------------------------------------------------------------------
 
 
-def static_loss(task, N, P, *, ridge=0.0, ensemble=1, truncation: str = "warn") -> pd.DataFrame:
+def static_loss(task, N, P, *, ridge=0.0, ensemble=1, truncation: str = "warn",
+                finite_size: str | None = None) -> pd.DataFrame:
     """Test and train error of linear random-feature ridge regression; ridge 0 is t -> infinity.
 
     The deterministic equivalent of Atanasov, Zavatone-Veth & Pehlevan 2024 (arXiv 2405.00592;
@@ -423,6 +475,10 @@ def static_loss(task, N, P, *, ridge=0.0, ensemble=1, truncation: str = "warn") 
     truncation : {"warn", "ignore", "extend"}
         For a PowerLawTask: warn when doubling M moves the test error by more than 1%; ignore;
         or extend the power law to M = infinity (see the module notes).
+    finite_size : {None, "leading"}
+        None: the deterministic equivalent. "leading": add the O(1/N) (P = inf) or O(1/P)
+        (N = inf) correction (docs/theory-finite-size.md); ensemble 1, one finite side; at
+        ridge 0 the finite side must be below the number of modes.
 
     Returns
     -------
@@ -437,6 +493,10 @@ def static_loss(task, N, P, *, ridge=0.0, ensemble=1, truncation: str = "warn") 
     E = _capacity(ensemble, "ensemble")
     grid_n, grid_p, grid_r = (a.ravel() for a in np.meshgrid(Ns, Ps, ridges, indexing="ij"))
     mode = _truncation_mode(truncation, task)
+    correct = _finite_size_mode(finite_size, "gf", E) == "leading"
+    if correct:
+        for n, p in zip(grid_n, grid_p):
+            _finite_size_sides(n, p)
 
     def errors(modes):
         return _engine.ridge_errors(
@@ -457,8 +517,27 @@ def static_loss(task, N, P, *, ridge=0.0, ensemble=1, truncation: str = "warn") 
             i = int(np.argmax(change))
             _warn_truncation(task, (change[i], test[i], test_2m[i], grid_n[i], grid_p[i],
                                     f"ridge={grid_r[i]:g}"))
+    if correct:
+        test, train = _finite_size_static(modes, grid_n, grid_p, grid_r, test, train)
+    _warn_finite_size(finite_size, Ns, Ps)
     return pd.DataFrame({"N": grid_n, "P": grid_p, "ridge": grid_r, "kappa": kappa,
                          "train_loss": train, "test_loss": test})
+
+
+def _finite_size_static(modes, grid_n, grid_p, grid_r, test, train):
+    from scalinglab import theory_finite_size as fs
+
+    test, train = np.array(test, dtype=np.float64), np.array(train, dtype=np.float64)
+    for i, (n, p, r) in enumerate(zip(grid_n, grid_p, grid_r)):
+        if math.isfinite(n):
+            delta = fs.width_static(modes, n, r)
+            test[i] += delta
+            train[i] += delta
+        elif math.isfinite(p):
+            d_test, d_train = fs.sample_static(modes, p, r)
+            test[i] += d_test
+            train[i] += d_train
+    return test, train
 
 
 def _static_kappa_floor(task, grid_n, grid_p, grid_r) -> float:
@@ -588,25 +667,6 @@ def bottleneck_exponents(a: float, b: float) -> BottleneckExponents:
                                model_bias=min(a - 1, 2 * b))
 
 
-@dataclass(frozen=True)
-class ComputeOptimalExponents:
-    """Compute-optimal scaling L* ~ C^loss, N* ~ C^N, t* ~ C^t with compute C = N t (P = inf).
-
-    Attributes
-    ----------
-    loss, N, t : float
-        Signed exponents of C (``loss`` < 0). ``N + t = 1``.
-    regime : str
-        "hard" (a - 1 < b), "easy" (a - 1 > b), "boundary" (a - 1 = b), or "fit" when the
-        numbers are slopes fitted by :func:`frontier_exponents`.
-    """
-
-    loss: float
-    N: float
-    t: float
-    regime: str
-
-
 def compute_optimal(a: float, b: float) -> ComputeOptimalExponents:
     """Compute-optimal exponents of gradient flow on the power-law task, C = N t, P = inf.
 
@@ -619,7 +679,7 @@ def compute_optimal(a: float, b: float) -> ComputeOptimalExponents:
       distortion" term ||w*||^2 Gamma(1-1/b) (2t)^-(1-1/b) / (b N) (valid 1 << t << N^b; the
       analogue of Paquette et al.'s F_ac) dominates the trade-off against t^-(a-1)/b, which gives
       L* ~ C^-(a-1)/a, N* ~ C^(a-b)/a, t* ~ C^b/a (Paquette et al.'s phase II in BAP variables).
-      Evidence (the full DMFT of this module: ``compute_optimal_frontier`` of the infinite
+      Evidence (the full DMFT of this module: ``compute_optimal_frontier_theory`` of the infinite
       power law, ``truncation="extend"``, P = inf, N in [10, 5000] at 8 per decade, t in
       [1, 1e6] at 6 per decade; checked in tests/test_theory.py): at (a, b) = (3.8, 2.0) the
       frontier's L* slope is -0.740 over C in [1e3, 10^5.5] and -0.741 over [1e5, 10^7.5],
@@ -642,7 +702,9 @@ def compute_optimal(a: float, b: float) -> ComputeOptimalExponents:
     Returns
     -------
     ComputeOptimalExponents
-        Signed exponents of C and the regime.
+        Signed exponents of C (:class:`scalinglab.frontier.ComputeOptimalExponents`, shared
+        with the SGD theory) and the regime: "hard" (a - 1 < b), "easy" (a - 1 > b) or
+        "boundary" (a - 1 = b).
     """
     a, b = _check_exponents(a, b)
     if a - 1 < b:
@@ -654,14 +716,16 @@ def compute_optimal(a: float, b: float) -> ComputeOptimalExponents:
 # ---- the numerical frontier ---------------------------------------------------------------
 
 
-def compute_optimal_frontier(task, N_grid, t_grid, *, P=np.inf, C=None, n_threads: int = 0,
-                             truncation: str = "warn") -> pd.DataFrame:
+def compute_optimal_frontier_theory(task, N_grid, t_grid, *, P=np.inf, C=None, n_threads: int = 0,
+                                    truncation: str = "warn") -> pd.DataFrame:
     """The compute-optimal frontier L*(C) = min_N L(N, t = C/N) from the full DMFT.
 
     For each model size in ``N_grid`` the gradient-flow test loss is computed on ``t_grid``
-    (:func:`learning_curve_theory`); for each compute C the loss at t = C/N is interpolated
-    linearly in (log t, log L), minimised over the N grid, and the minimum is refined by the
-    parabola through the three grid points around it in (log N, log L).
+    (:func:`learning_curve_theory`), giving a table of (N, t, compute = N t, test_loss); the
+    frontier is :func:`scalinglab.frontier.compute_optimal_frontier` of that table: for each
+    compute C the loss at t = C/N is interpolated linearly in (log t, log L), minimised over the
+    N grid, and the minimum is refined by the parabola through the three grid points around it
+    in (log N, log L).
 
     Parameters
     ----------
@@ -684,9 +748,11 @@ def compute_optimal_frontier(task, N_grid, t_grid, *, P=np.inf, C=None, n_thread
     Returns
     -------
     pandas.DataFrame
-        One row per C: ``C``, ``N`` (optimal size), ``t`` (= C/N), ``test_loss`` (L*), and
-        ``interior`` (True when the optimum has grid neighbours on both sides, i.e. is not at
-        the edge of the N grid or of the t range; only interior rows are trustworthy).
+        One row per C: ``compute``, ``N`` (optimal size), ``t`` (= C/N), ``test_loss`` (L*),
+        ``N_grid`` and ``test_loss_grid`` (the grid optimum before refinement) and ``interior``
+        (True when the optimum has grid neighbours on both sides, i.e. is not at the edge of the
+        N grid or of the t range; only interior rows are trustworthy). Fit its exponents with
+        :func:`scalinglab.frontier.fit_frontier_exponents`.
     """
     Ns = np.asarray([_capacity(n, "N_grid") for n in np.atleast_1d(N_grid)], dtype=np.float64)
     if Ns.size < 3 or not np.all(np.diff(Ns) > 0) or not np.isfinite(Ns).all():
@@ -705,70 +771,22 @@ def compute_optimal_frontier(task, N_grid, t_grid, *, P=np.inf, C=None, n_thread
     if computes.ndim != 1 or not np.isfinite(computes).all() or (computes <= 0).any():
         raise ValueError("`C`: expected finite compute values > 0")
 
-    log_loss = np.empty((Ns.size, times.size))
-    for i, n_features in enumerate(Ns):
+    curves = []
+    for n_features in Ns:
         test, _ = _curve(modes, n_features, P, times, "gf", 1.0, 1.0, 16, threads)
-        log_loss[i] = np.log(test)
-    log_t, log_n = np.log(times), np.log(Ns)
-
-    rows = []
-    for compute in computes:
-        t_at = np.log(compute / Ns)
-        valid = (t_at >= log_t[0]) & (t_at <= log_t[-1])
-        values = np.full(Ns.size, np.inf)
-        for i in np.nonzero(valid)[0]:
-            values[i] = np.interp(t_at[i], log_t, log_loss[i])
-        if not np.isfinite(values).any():
-            continue
-        i = int(np.argmin(values))
-        interior = 0 < i < Ns.size - 1 and np.isfinite(values[i - 1]) and np.isfinite(values[i + 1])
-        best_log_n, best_log_loss = log_n[i], values[i]
-        if interior:
-            x, y = log_n[i - 1:i + 2], values[i - 1:i + 2]
-            curvature = np.polyfit(x, y, 2)
-            if curvature[0] > 0:
-                vertex = -curvature[1] / (2 * curvature[0])
-                if x[0] <= vertex <= x[2]:
-                    best_log_n, best_log_loss = vertex, np.polyval(curvature, vertex)
-        n_best = float(np.exp(best_log_n))
-        rows.append({"C": float(compute), "N": n_best, "t": float(compute / n_best),
-                     "test_loss": float(np.exp(best_log_loss)), "interior": bool(interior)})
-    frontier = pd.DataFrame(rows, columns=["C", "N", "t", "test_loss", "interior"])
+        curves.append(pd.DataFrame({"N": n_features, "t": times, "compute": n_features * times,
+                                    "test_loss": test}))
+    frontier = _frontier.compute_optimal_frontier(pd.concat(curves, ignore_index=True),
+                                                  computes=computes)
+    frontier.insert(2, "t", frontier["compute"] / frontier["N"])
 
     if truncation == "warn" and isinstance(task, PowerLawTask) and frontier["interior"].any():
         last = frontier[frontier["interior"]].iloc[-1]
         n_check = float(Ns[np.argmin(np.abs(np.log(Ns / last["N"])))])
-        t_check = np.array([last["C"] / n_check])
+        t_check = np.array([last["compute"] / n_check])
         at_m = _curve(modes, n_check, P, t_check, "gf", 1.0, 1.0, 16, threads)[0][0]
         at_2m = _curve(_mode_arrays(_doubled(task)), n_check, P, t_check, "gf", 1.0, 1.0, 16,
                        threads)[0][0]
         _warn_truncation(task, (abs(at_2m - at_m) / at_m, at_m, at_2m, n_check, P,
                                 f"t={t_check[0]:g}"))
     return frontier
-
-
-def frontier_exponents(frontier: pd.DataFrame, C_range=None) -> ComputeOptimalExponents:
-    """Slopes of log L*, log N*, log t* against log C fitted on a frontier.
-
-    Parameters
-    ----------
-    frontier : pandas.DataFrame
-        The output of :func:`compute_optimal_frontier`; only ``interior`` rows are used.
-    C_range : (float, float), optional
-        Fit only rows with C_range[0] <= C <= C_range[1].
-
-    Returns
-    -------
-    ComputeOptimalExponents
-        The fitted signed exponents, ``regime="fit"``.
-    """
-    rows = frontier[frontier["interior"]]
-    if C_range is not None:
-        lo, hi = C_range
-        rows = rows[(rows["C"] >= lo) & (rows["C"] <= hi)]
-    if len(rows) < 3:
-        raise ValueError(f"`frontier`: need >= 3 interior rows in the C range, got {len(rows)}")
-    log_c = np.log(rows["C"].to_numpy())
-    slope = {name: float(np.polyfit(log_c, np.log(rows[name].to_numpy()), 1)[0])
-             for name in ("test_loss", "N", "t")}
-    return ComputeOptimalExponents(slope["test_loss"], slope["N"], slope["t"], "fit")

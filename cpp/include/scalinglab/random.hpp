@@ -19,6 +19,8 @@
 ///   - kStreamWishart: Wishart shortcut draws (Bartlett factor entry (i, j) is normal
 ///     i (i - 1) / 2 + j; Gaussian rows j * M ..); the chi-square rejection loops use the
 ///     sub-stream kStreamWishart | 2^32 for their uniforms, under keys derive_seed(seed, i).
+///   - kStreamBootstrap: resample b of a bootstrap draws its G groups from uniforms
+///     b * G .. b * G + G - 1 (scaling_fit.hpp, bootstrap_counts).
 ///   - kStreamTopK: the start block of the matrix-free top-k eigensolver (topk.hpp): entry (i, j)
 ///     of the (P x b) column-major block is normal number j * P + i.
 ///   - kStreamDataset: synthetic data sets (scalinglab.datasets): coordinate j of point i of a
@@ -41,10 +43,11 @@ enum Stream : std::uint64_t {
   kStreamNoise = 4,
   kStreamSgd = 5,
   kStreamWishart = 6,
-  kStreamTopK = 7,
-  kStreamDataset = 8,
-  kStreamTeacher = 9,
-  kStreamSampling = 10,
+  kStreamBootstrap = 7,
+  kStreamTopK = 8,
+  kStreamDataset = 9,
+  kStreamTeacher = 10,
+  kStreamSampling = 11,
   kStreamUser = 1024,
 };
 

@@ -27,6 +27,7 @@ from scalinglab.gallery import (
     bap_time,
     bap_train_test_gap,
     digits,
+    scaling_fit,
 )
 from scalinglab.gallery._context import Context, Entry, Outcome
 
@@ -40,6 +41,7 @@ ENTRIES: dict[str, Entry] = {entry.name: entry for entry in (
     bap_train_test_gap.ENTRY,
     bap_ensembles.ENTRY,
     digits.ENTRY,
+    scaling_fit.ENTRY,
     bahri_regimes.ENTRY,
 )}
 
