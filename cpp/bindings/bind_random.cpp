@@ -64,6 +64,10 @@ void bind_random(py::module_& m) {
   streams.attr("SGD") = static_cast<std::uint64_t>(random::kStreamSgd);
   streams.attr("WISHART") = static_cast<std::uint64_t>(random::kStreamWishart);
   streams.attr("BOOTSTRAP") = static_cast<std::uint64_t>(random::kStreamBootstrap);
+  streams.attr("TOPK") = static_cast<std::uint64_t>(random::kStreamTopK);
+  streams.attr("DATASET") = static_cast<std::uint64_t>(random::kStreamDataset);
+  streams.attr("TEACHER") = static_cast<std::uint64_t>(random::kStreamTeacher);
+  streams.attr("SAMPLING") = static_cast<std::uint64_t>(random::kStreamSampling);
   streams.attr("USER") = static_cast<std::uint64_t>(random::kStreamUser);
 }
 

@@ -34,6 +34,7 @@ void bind_volterra(py::module_& m);
 void bind_scaling_fit(py::module_& m);
 void bind_latent(py::module_& m);
 void bind_mlp(py::module_& m);
+void bind_topk(py::module_& m);
 
 template <class T>
 inline const char* dtype_name() {

@@ -1,7 +1,7 @@
 /// \file module.cpp
 /// scalinglab._core: registers the exceptions and fills one submodule per area
 /// (_core.random, .features, .kernels, .solvers, .dynamics, .wishart, .theory, .volterra,
-/// .scaling_fit, .latent, .mlp).
+/// .scaling_fit, .latent, .mlp, .topk).
 #include "common.hpp"
 
 // Free-threaded Python (3.13t): the module declares that it does not rely on the GIL, because
@@ -49,6 +49,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
   area("scaling_fit", "Scaling-law fitting core.", sb::bind_scaling_fit);
   area("latent", "Latent power-law data (MRS, arXiv 2210.16859).", sb::bind_latent);
   area("mlp", "Small fully connected networks trained many at once.", sb::bind_mlp);
+  area("topk", "Matrix-free top-k spectra of streamed random-feature Grams.", sb::bind_topk);
 
 #ifdef SCALINGLAB_VERSION
   m.attr("__version__") = SCALINGLAB_VERSION;

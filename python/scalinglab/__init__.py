@@ -9,12 +9,14 @@ frontiers.
 from __future__ import annotations
 
 from scalinglab import (
+    datasets,
     fit,
     frontier,
     kernels,
     latent,
     optimizers,
     plot,
+    regimes,
     resource,
     results,
     scaling_laws,
@@ -54,7 +56,8 @@ from scalinglab.scaling_laws import (
     load_runs_csv,
 )
 from scalinglab.solvers import eigh, eigvalsh, ridge_path, ridge_weights
-from scalinglab.spectra import kernel_spectrum, spectrum_exponent
+from scalinglab.regimes import classify_regime, four_regimes
+from scalinglab.spectra import kernel_spectrum, spectrum_exponent, top_eigenvalues
 from scalinglab.tasks import LinearGaussianTask, PowerLawTask
 from scalinglab.theory import (
     FiniteSizeWarning,
@@ -92,9 +95,11 @@ __all__ = [
     "arcsin_kernel",
     "bottleneck_exponents",
     "check_schema",
+    "classify_regime",
     "compute_optimal",
     "compute_optimal_frontier",
     "compute_optimal_frontier_theory",
+    "datasets",
     "eigh",
     "eigvalsh",
     "fit",
@@ -104,6 +109,7 @@ __all__ = [
     "fit_power_law",
     "fit_scaling_law",
     "fitter_calibration",
+    "four_regimes",
     "frontier",
     "infinite_width_kernel",
     "kernel_learning_curve",
@@ -119,6 +125,7 @@ __all__ = [
     "optimizers",
     "plot",
     "rbf_kernel",
+    "regimes",
     "resource",
     "resource_experiment",
     "results",
@@ -134,5 +141,6 @@ __all__ = [
     "static_loss",
     "theory",
     "to_xarray",
+    "top_eigenvalues",
     "volterra",
 ]

@@ -424,3 +424,115 @@ def plot_resource_experiment(experiment, *, axes=None):
     plot_resource_losses(experiment, ax=axes[0])
     plot_resource_shares(experiment, ax=axes[1])
     return axes
+
+
+# ---- Bahri regimes (scalinglab.regimes) ---------------------------------------------------------
+# Four panels: the variance-limited and resolution-limited curves in N and in P, with their fits
+# and predictions (slope -1, or the exponents predicted from the kernel spectrum).
+
+_REGIME_PANELS = (
+    ("variance_width", "N", "variance-limited in width (N >> P)"),
+    ("variance_data", "P", "variance-limited in data (P >> N)"),
+    ("resolution_width", "N", "resolution-limited in width (P = inf)"),
+    ("resolution_data", "P", "resolution-limited in data (N = inf)"),
+)
+
+
+def plot_regime_curve(table, regime, *, classification=None, predicted_exponent=None, ax=None):
+    """One regime curve: seed means with standard errors, its fit and the predicted slope.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Rows of one regime (``scalinglab.regimes`` tables; column ``regime`` selects them when
+        several are present). Variance-limited curves are drawn as L - L_inf when the table has
+        ``test_loss_limit``.
+    regime : str
+        One of ``variance_width``, ``variance_data``, ``resolution_width``, ``resolution_data``.
+    classification : scalinglab.regimes.RegimeClassification, optional
+        Its fitted exponent and interval are drawn as a dashed line through the data.
+    predicted_exponent : float, optional
+        Drawn as a dotted line of that slope (1 for the variance-limited regimes by default).
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax)
+    panels = {name: (resource, title) for name, resource, title in _REGIME_PANELS}
+    if regime not in panels:
+        raise ValueError(f"`regime`: expected one of {list(panels)}, got {regime!r}")
+    resource, title = panels[regime]
+    rows = table[table["regime"] == regime] if "regime" in table else table
+    if "ridge" in rows and rows["ridge"].nunique() > 1:
+        rows = rows[rows["ridge"] == rows["ridge"].min()]
+    variance = regime.startswith("variance")
+    value = rows["test_loss"] - rows["test_loss_limit"] if (
+        variance and "test_loss_limit" in rows) else rows["test_loss"]
+    grouped = value.groupby(rows[resource])
+    x = grouped.mean().index.to_numpy(dtype=float)
+    mean, sem = grouped.mean().to_numpy(), grouped.sem().fillna(0.0).to_numpy()
+    keep = mean > 0
+    ax.errorbar(x[keep], mean[keep], yerr=sem[keep], fmt="o", ms=4,
+                label="L - L$_\\infty$" if variance else "L")
+    if classification is not None and np.isfinite(classification.exponent):
+        fit = classification.fit
+        grid = np.geomspace(x.min(), x.max(), 100)
+        curve = fit.prefactor * grid ** (-fit.exponent)
+        lo, hi = classification.interval
+        ax.plot(grid, curve, "--", label=f"fit $\\alpha$ = {classification.exponent:.2f} "
+                                         f"[{lo:.2f}, {hi:.2f}]")
+    expected = 1.0 if (variance and predicted_exponent is None) else predicted_exponent
+    if expected is not None and keep.any():
+        anchor_x, anchor_y = x[keep][0], mean[keep][0]
+        grid = np.geomspace(x.min(), x.max(), 100)
+        ax.plot(grid, anchor_y * (grid / anchor_x) ** (-expected), ":", color="k",
+                label=f"predicted slope -{expected:.2f}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(resource)
+    ax.set_ylabel("test loss" + (" - limit" if variance else ""))
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_regimes(table, *, classifications=None, prediction=None, axes=None):
+    """The four-panel figure of Bahri et al. (arXiv 2102.06701): one panel per regime.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``scalinglab.regimes.four_regimes`` output (column ``regime``), any number of seeds.
+    classifications : dict, optional
+        regime name -> RegimeClassification (fits drawn as dashed lines).
+    prediction : scalinglab.regimes.ExponentPrediction, optional
+        Its alpha_N / alpha_P are drawn on the resolution-limited panels.
+    axes : sequence of 4 matplotlib Axes, optional
+        Default: a new 2 x 2 pyplot figure.
+
+    Returns
+    -------
+    list of matplotlib Axes
+    """
+    if axes is None:
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as error:
+            raise ImportError(
+                "scalinglab.plot needs matplotlib: pip install 'scalinglab[plot]'"
+            ) from error
+        _, grid = plt.subplots(2, 2, figsize=(9, 7), layout="constrained")
+        axes = list(grid.ravel())
+    axes = list(axes)
+    if len(axes) != 4:
+        raise ValueError(f"`axes`: expected 4 Axes, got {len(axes)}")
+    classifications = classifications or {}
+    for ax, (regime, resource, _) in zip(axes, _REGIME_PANELS):
+        predicted = None
+        if prediction is not None and regime.startswith("resolution"):
+            predicted = prediction.alpha_N if resource == "N" else prediction.alpha_P
+        plot_regime_curve(table, regime, classification=classifications.get(regime),
+                          predicted_exponent=predicted, ax=ax)
+    return axes

@@ -12,11 +12,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scalinglab._validation import positive_int
+from scalinglab._native import _core
+from scalinglab._progress import progress_reporter
+from scalinglab._rng import seed_from_rng
+from scalinglab._validation import (
+    as_matrix,
+    check_memory,
+    n_threads_arg,
+    positive_int,
+    real_number,
+)
 from scalinglab.fit import least_squares_line
 from scalinglab.solvers import _eigh
 
-__all__ = ["SpectrumExponent", "kernel_spectrum", "spectrum_exponent"]
+__all__ = [
+    "SpectrumExponent",
+    "TopEigenvalues",
+    "kernel_spectrum",
+    "spectrum_exponent",
+    "top_eigenvalues",
+]
 
 
 def kernel_spectrum(gram, *, normalize: bool = True, n_threads: int = 0) -> np.ndarray:
@@ -163,4 +178,136 @@ def spectrum_exponent(eigenvalues, *, k_min: int = 1, k_max: int | None = None,
         k_min=int(ranks[0]),
         k_max=int(ranks[-1]),
         n_points=int(ranks.size),
+    )
+
+
+# ---- matrix-free top-k spectrum of a random-feature Gram -----------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class TopEigenvalues:
+    """The top-k eigenvalues of a random-feature Gram and how the iteration ended.
+
+    Attributes
+    ----------
+    eigenvalues : ndarray, shape (k,)
+        Descending Ritz values of ``K = Phi Phi^T / N`` (divided by P when ``normalize``).
+    vectors : ndarray, shape (P, k) or None
+        Orthonormal Ritz vectors (when requested).
+    residuals : ndarray, shape (k,)
+        ``|K v_i - theta_i v_i|`` in the units of ``eigenvalues``. The eigenvalue error is about
+        ``residual^2 / gap`` (Rayleigh-Ritz), far smaller than the residual itself.
+    converged : bool
+        Every requested pair met ``residual_i <= tol * max(theta_i, 1e-8 theta_1)``.
+    status : str
+        ``"converged"`` or ``"max_iterations"`` (non-convergence is reported, never raised).
+    n_converged : int
+        How many of the k pairs meet the tolerance (the leading ones converge first).
+    iterations : int
+        Products ``K Q`` done, i.e. passes over the N features.
+    block : int
+        Width b of the iterated block (k + oversampling).
+    tol : float
+    """
+
+    eigenvalues: np.ndarray
+    vectors: np.ndarray | None
+    residuals: np.ndarray
+    converged: bool
+    status: str
+    n_converged: int
+    iterations: int
+    block: int
+    tol: float
+
+    def __str__(self) -> str:
+        return (f"top {self.eigenvalues.size} eigenvalues: {self.status} after {self.iterations} "
+                f"passes ({self.n_converged}/{self.eigenvalues.size} pairs within tol "
+                f"{self.tol:g}, block {self.block})")
+
+
+def top_eigenvalues(features, X, k: int, *, normalize: bool = True, return_vectors: bool = False,
+                    oversample: int | None = None, tol: float = 1e-6, max_iterations: int = 100,
+                    rng=0, block_size: int = 0, n_threads: int = 0,
+                    progress=None) -> TopEigenvalues:
+    """Top-k eigenpairs of ``K = Phi(X) Phi(X)^T / N`` without ever forming K.
+
+    Randomized block subspace iteration with a Rayleigh-Ritz step after every product (Halko,
+    Martinsson & Tropp 2011, arXiv 0909.4061, Alg. 4.4), in the compiled core: each product
+    ``K Q = Phi (Phi^T Q) / N`` regenerates the N features block by block from their Philox
+    streams, so memory is O(P b + P d + P B) (b = k + oversampling, B the feature block), not
+    O(P^2); time per pass is about 4 P N b flops plus the feature generation.
+
+    Parameters
+    ----------
+    features : scalinglab.RandomFeatures
+        The feature map (all its ``n_features`` are used). Computed in float64 whatever its dtype.
+    X : array_like, shape (P, d)
+        Inputs.
+    k : int
+        Number of eigenpairs, 1 <= k <= P.
+    normalize : bool
+        Divide the eigenvalues (and residuals) by P, as :func:`kernel_spectrum` does, so that
+        they estimate the kernel operator's eigenvalues.
+    return_vectors : bool
+        Also return the (P, k) Ritz vectors.
+    oversample : int, optional
+        Extra block columns (default ``max(16, k // 4)``). The pair of index i converges like
+        ``(lambda_{b+1} / lambda_i)^q`` in q passes: more oversampling, fewer passes.
+    tol : float
+        Residual tolerance relative to each eigenvalue (floor 1e-8 of the largest).
+    max_iterations : int
+        Passes at most; if reached, ``status == "max_iterations"`` and the residuals say how far
+        each pair got.
+    rng : int or numpy.random.Generator
+        Key of the random start block (Philox stream ``TOPK``); the same int, the same result.
+    block_size : int
+        Features per streamed block (0 = automatic, about 64 MiB of features).
+    n_threads : int
+        Threads (0 = all cores).
+    progress : None or bool
+        A progress bar over the passes (None: automatic for long runs).
+
+    Returns
+    -------
+    TopEigenvalues
+    """
+    from scalinglab.features import RandomFeatures
+
+    if not isinstance(features, RandomFeatures):
+        raise TypeError(f"`features`: expected a scalinglab.RandomFeatures, got "
+                        f"{type(features).__name__}")
+    X = as_matrix(X, "X", dtype=np.float64, n_cols=features.d)
+    P = X.shape[0]
+    k = positive_int(k, "k")
+    if k > P:
+        raise ValueError(f"`k`: must be <= the number of rows P = {P}, got {k}")
+    if oversample is None:
+        oversample = -1
+    else:
+        oversample = positive_int(oversample, "oversample", minimum=0)
+    tol = real_number(tol, "tol", minimum=0.0, strict=True)
+    max_iterations = positive_int(max_iterations, "max_iterations")
+    block_size = positive_int(block_size, "block_size", minimum=0)
+    n_threads = n_threads_arg(n_threads)
+    width = min(P, k + (oversample if oversample >= 0 else max(16, k // 4)))
+    feature_block = block_size or _core.features.default_block_size(P, features.d, 8)
+    check_memory(8.0 * (3 * P * width + P * feature_block + P * k * return_vectors),
+                 "the iterated blocks and the feature block", "k")
+    work = float(max_iterations) * features.n_features * P * width
+    with progress_reporter(progress, 1.0, desc="top-k spectrum", long=work > 2e11) as bar:
+        out = _core.topk.feature_gram(features._map, X, k, oversample, max_iterations, tol,
+                                     return_vectors, seed_from_rng(rng), block_size, n_threads,
+                                     bar.stage(1.0))
+    scale = 1.0 / P if normalize else 1.0
+    return TopEigenvalues(
+        eigenvalues=np.asarray(out["eigenvalues"]) * scale,
+        vectors=None if out["vectors"] is None else np.asarray(out["vectors"]),
+        residuals=np.asarray(out["residuals"]) * scale,
+        converged=out["status"] == "converged",
+        status=str(out["status"]),
+        n_converged=int(out["n_converged"]),
+        iterations=int(out["iterations"]),
+        block=int(out["block"]),
+        tol=tol,
     )

@@ -1,11 +1,12 @@
 #pragma once
 /// \file blas.hpp
 /// Thin wrappers over the few BLAS/LAPACK routines the core needs (gemm, syrk, syevd, potrf,
-/// potrs), for float and double.
+/// potrs, and the Householder QR geqrf/orgqr), for float and double.
 ///
 /// The Fortran symbols may carry a prefix (`scipy_` for the scipy-openblas32 wheel), set at
 /// build time through SCALINGLAB_BLAS_PREFIX. Integers are 32-bit (LP64 BLAS). Never call these
 /// inside an OpenMP parallel region: the BLAS library has its own threads.
+#include <algorithm>
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -47,6 +48,10 @@ void SCALINGLAB_BLAS(dpotrs_)(const char*, const int*, const int*, const double*
                               double*, const int*, int*, std::size_t);
 void SCALINGLAB_BLAS(spotrs_)(const char*, const int*, const int*, const float*, const int*,
                               float*, const int*, int*, std::size_t);
+void SCALINGLAB_BLAS(dgeqrf_)(const int*, const int*, double*, const int*, double*, double*,
+                              const int*, int*);
+void SCALINGLAB_BLAS(dorgqr_)(const int*, const int*, const int*, double*, const int*,
+                              const double*, double*, const int*, int*);
 }
 
 namespace scalinglab::blas {
@@ -184,6 +189,29 @@ inline void potrs(const ColMatrix<float>& L, ColMatrix<float>& B) {
   const char uplo = 'L';
   SCALINGLAB_BLAS(spotrs_)(&uplo, &n, &nrhs, L.data(), &n, B.data(), &n, &info, 1);
   if (info != 0) throw LinAlgError("potrs failed (info = " + std::to_string(info) + ")");
+}
+
+/// Thin QR in place by Householder reflections (LAPACK dgeqrf + dorgqr): on return the columns
+/// of A (m x n, column-major, m >= n) are an orthonormal basis of the span of its columns (for
+/// a rank-deficient A the extra columns still complete an orthonormal set). Householder rather
+/// than Cholesky-QR because the blocks it orthogonalises (K Q for a kernel with a decaying
+/// spectrum) have condition numbers far beyond the 1e8 where Cholesky-QR breaks down.
+inline void orthonormalize_columns(ColMatrix<double>& A) {
+  const int m = static_cast<int>(A.rows()), n = static_cast<int>(A.cols());
+  require(m >= n, "A", "QR needs rows >= cols, got (" + std::to_string(m) + ", " +
+                           std::to_string(n) + ")");
+  if (n == 0) return;
+  std::vector<double> tau(static_cast<std::size_t>(n));
+  int info = 0, lwork = -1;
+  double query = 0, query2 = 0;
+  SCALINGLAB_BLAS(dgeqrf_)(&m, &n, A.data(), &m, tau.data(), &query, &lwork, &info);
+  SCALINGLAB_BLAS(dorgqr_)(&m, &n, &n, A.data(), &m, tau.data(), &query2, &lwork, &info);
+  lwork = static_cast<int>(std::max(query, query2)) + 1;
+  std::vector<double> work(static_cast<std::size_t>(lwork));
+  SCALINGLAB_BLAS(dgeqrf_)(&m, &n, A.data(), &m, tau.data(), work.data(), &lwork, &info);
+  if (info != 0) throw LinAlgError("geqrf failed (LAPACK info = " + std::to_string(info) + ")");
+  SCALINGLAB_BLAS(dorgqr_)(&m, &n, &n, A.data(), &m, tau.data(), work.data(), &lwork, &info);
+  if (info != 0) throw LinAlgError("orgqr failed (LAPACK info = " + std::to_string(info) + ")");
 }
 
 }  // namespace scalinglab::blas

@@ -34,6 +34,14 @@
 ///     s * d .. s * d + d - 1; kStreamMlpTrainSet the same for a fixed training set;
 ///     kStreamMlpOrder: epoch e's order of a fixed set is the argsort of uniforms e * P ..;
 ///     kStreamMlpEval: the evaluation set (under the evaluation key, shared by all networks).
+///   - kStreamTopK: the start block of the matrix-free top-k eigensolver (topk.hpp): entry (i, j)
+///     of the (P x b) column-major block is normal number j * P + i.
+///   - kStreamDataset: synthetic data sets (scalinglab.datasets): coordinate j of point i of a
+///     manifold sample is number i * m + j (m numbers per point), so point i is the same for any
+///     sample size; the random isometry of the embedding uses the sub-stream kStreamDataset | 2^32.
+///   - kStreamTeacher: teachers of scalinglab.regimes (GP sample normals, wide-network weights).
+///   - kStreamSampling: training-sample indices drawn from a finite population: uniform number s
+///     picks sample s, so a data set of P' < P samples is a prefix of the one with P.
 ///   - kStreamUser and above: free for embedding programs.
 #include <cstddef>
 #include <cstdint>
@@ -59,6 +67,10 @@ enum Stream : std::uint64_t {
   kStreamMlpTrainSet = 15,
   kStreamMlpOrder = 16,
   kStreamMlpEval = 17,
+  kStreamTopK = 18,
+  kStreamDataset = 19,
+  kStreamTeacher = 20,
+  kStreamSampling = 21,
   kStreamUser = 1024,
 };
 

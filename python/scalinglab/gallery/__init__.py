@@ -19,6 +19,7 @@ from pathlib import Path
 
 from scalinglab._io import write_atomically
 from scalinglab.gallery import (
+    bahri_regimes,
     bap_bottlenecks,
     bap_convergence,
     bap_ensembles,
@@ -41,6 +42,7 @@ ENTRIES: dict[str, Entry] = {entry.name: entry for entry in (
     bap_ensembles.ENTRY,
     digits.ENTRY,
     scaling_fit.ENTRY,
+    bahri_regimes.ENTRY,
 )}
 
 
