@@ -26,6 +26,7 @@ PYBIND11_MODULE(_core, m) {
   sb::bind_solvers(m);
   sb::bind_dynamics(m);
   sb::bind_theory(m);
+  sb::bind_theory_finite_size(m);
   sb::bind_volterra(m);
   sb::bind_scaling_fit(m);
 
