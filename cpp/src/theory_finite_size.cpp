@@ -66,22 +66,22 @@ struct ModeWeights {
   }
 };
 
-// z_k^j, j = 1..4, of every mode at one kappa (real and imaginary parts apart, so that each sum
-// below is two plain dot products).
+// z_k^j, j = 1..4, of the modes [begin, end) at one kappa (real and imaginary parts apart, so
+// that each sum below is two plain dot products). Callers walk the modes in chunks of kChunk so
+// that the powers stay in L1 cache between the sums.
+constexpr Index kChunk = 512;
+
 class ZPowers {
  public:
-  void compute(const ModeWeights& w, Complex kappa) {
-    const Index M = w.M;
-    for (int j = 0; j < 4; ++j) {
-      re_[j].resize(static_cast<std::size_t>(M));
-      im_[j].resize(static_cast<std::size_t>(M));
-    }
+  void compute(const ModeWeights& w, Complex kappa, Index begin, Index end) {
+    begin_ = begin;
+    size_ = end - begin;
     const double kr = kappa.real(), ki = kappa.imag(), ki2 = ki * ki;
-    double *r1 = re_[0].data(), *i1 = im_[0].data(), *r2 = re_[1].data(), *i2 = im_[1].data();
-    double *r3 = re_[2].data(), *i3 = im_[2].data(), *r4 = re_[3].data(), *i4 = im_[3].data();
-    const double* lam = w.lam;
+    double *r1 = re_[0], *i1 = im_[0], *r2 = re_[1], *i2 = im_[1];
+    double *r3 = re_[2], *i3 = im_[2], *r4 = re_[3], *i4 = im_[3];
+    const double* lam = w.lam + begin;
 #pragma omp simd
-    for (Index k = 0; k < M; ++k) {
+    for (Index k = 0; k < size_; ++k) {
       const double dr = kr + lam[k];
       const double inv = 1.0 / (dr * dr + ki2);
       const double zr = dr * inv, zi = -ki * inv;
@@ -93,22 +93,23 @@ class ZPowers {
     }
   }
 
-  /// sum_k weight_k z_k^power
+  /// sum over the chunk of weight_k z_k^power (weight indexed by mode)
   Complex sum(const double* weight, int power) const {
-    const double* r = re_[power - 1].data();
-    const double* i = im_[power - 1].data();
-    const Index M = static_cast<Index>(re_[0].size());
+    const double* r = re_[power - 1];
+    const double* i = im_[power - 1];
+    const double* f = weight + begin_;
     double a = 0, b = 0;
 #pragma omp simd reduction(+ : a, b)
-    for (Index k = 0; k < M; ++k) {
-      a += weight[k] * r[k];
-      b += weight[k] * i[k];
+    for (Index k = 0; k < size_; ++k) {
+      a += f[k] * r[k];
+      b += f[k] * i[k];
     }
     return {a, b};
   }
 
  private:
-  std::vector<double> re_[4], im_[4];
+  Index begin_ = 0, size_ = 0;
+  double re_[4][kChunk], im_[4][kChunk];
 };
 
 // The one-resolvent quantities at one Laplace variable s (finite side n).
@@ -191,22 +192,35 @@ struct NodeSums {
 };
 
 NodeSums node_sums(const ModeWeights& w, ZPowers& z, Side side, double n, Complex s, Complex kappa) {
-  z.compute(w, kappa);
+  const double* t = w.m_p_over_lam.data();
+  // (weight, power) of every sum; the first five are shared by both sides.
+  struct Term {
+    const double* weight;
+    int power;
+  };
+  const Term width[] = {{w.m_lam, 1}, {w.m_lam, 2}, {w.m_lam, 3}, {w.m_lam2, 3}, {w.m_lam2, 4},
+                        {w.m_p_lam, 2}, {w.m_p_lam, 3}, {w.m_p_lam2.data(), 3},
+                        {w.m_p_lam2.data(), 4}};
+  const Term samples[] = {{w.m_lam, 1}, {w.m_lam, 2}, {w.m_lam, 3}, {w.m_lam2, 3}, {w.m_lam2, 4},
+                          {t, 1}, {t, 2}, {t, 3}, {w.m_p, 2}, {w.m_p, 3}, {w.m_p_lam, 3},
+                          {w.m_p_lam, 4}, {w.m_lam2, 2}, {w.m_lam3.data(), 3},
+                          {w.m_lam3.data(), 4}};
+  const Term* terms = side == Side::Width ? width : samples;
+  const int count = side == Side::Width ? 9 : 15;
+  Complex v[15] = {};
+  for (Index begin = 0; begin < w.M; begin += kChunk) {  // fixed order: thread independent
+    z.compute(w, kappa, begin, std::min(w.M, begin + kChunk));
+    for (int q = 0; q < count; ++q) v[q] += z.sum(terms[q].weight, terms[q].power);
+  }
   NodeSums out;
-  const Complex df = z.sum(w.m_lam, 1), D2 = z.sum(w.m_lam, 2), D3 = z.sum(w.m_lam, 3);
-  const Complex E3 = z.sum(w.m_lam2, 3), E4 = z.sum(w.m_lam2, 4);
+  const Complex df = v[0], D2 = v[1], D3 = v[2], E3 = v[3], E4 = v[4];
   out.base = make_base(n, s, kappa, df, D2, D3, E3, E4);
   out.ones = {0, 0, 0, D2, E3, -2.0 * D3, -3.0 * E4};
   if (side == Side::Width) {
-    const Complex pl3 = z.sum(w.m_p_lam, 3);
-    out.power = {0, 0, 0, z.sum(w.m_p_lam, 2), z.sum(w.m_p_lam2.data(), 3), -2.0 * pl3,
-                 -3.0 * z.sum(w.m_p_lam2.data(), 4)};
+    out.power = {0, 0, 0, v[5], v[7], -2.0 * v[6], -3.0 * v[8]};
   } else {
-    const double* t = w.m_p_over_lam.data();
-    out.target = {z.sum(t, 1), z.sum(t, 2), z.sum(t, 3), z.sum(w.m_p, 2), z.sum(w.m_p_lam, 3),
-                  -2.0 * z.sum(w.m_p, 3), -3.0 * z.sum(w.m_p_lam, 4)};
-    out.lam = {df, D2, D3, z.sum(w.m_lam2, 2), z.sum(w.m_lam3.data(), 3), -2.0 * E3,
-               -3.0 * z.sum(w.m_lam3.data(), 4)};
+    out.target = {v[5], v[6], v[7], v[8], v[10], -2.0 * v[9], -3.0 * v[11]};
+    out.lam = {df, D2, D3, v[12], v[13], -2.0 * E3, -3.0 * v[14]};
   }
   return out;
 }
