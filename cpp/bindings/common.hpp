@@ -30,6 +30,7 @@ void bind_solvers(py::module_& m);
 void bind_dynamics(py::module_& m);
 void bind_wishart(py::module_& m);
 void bind_theory(py::module_& m);
+void bind_theory_finite_size(py::module_& m);
 void bind_volterra(py::module_& m);
 void bind_scaling_fit(py::module_& m);
 void bind_latent(py::module_& m);

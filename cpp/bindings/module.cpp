@@ -1,7 +1,7 @@
 /// \file module.cpp
 /// scalinglab._core: registers the exceptions and fills one submodule per area
 /// (_core.random, .features, .kernels, .solvers, .dynamics, .wishart, .theory, .volterra,
-/// .scaling_fit, .latent, .mlp, .topk).
+/// .scaling_fit, .latent, .mlp, .topk, .theory_finite_size).
 #include "common.hpp"
 
 // Free-threaded Python (3.13t): the module declares that it does not rely on the GIL, because
@@ -50,6 +50,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
   area("latent", "Latent power-law data (MRS, arXiv 2210.16859).", sb::bind_latent);
   area("mlp", "Small fully connected networks trained many at once.", sb::bind_mlp);
   area("topk", "Matrix-free top-k spectra of streamed random-feature Grams.", sb::bind_topk);
+  area("theory_finite_size", "The leading O(1/N), O(1/P) correction to the DMFT.", sb::bind_theory_finite_size);
 
 #ifdef SCALINGLAB_VERSION
   m.attr("__version__") = SCALINGLAB_VERSION;

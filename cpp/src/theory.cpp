@@ -314,7 +314,7 @@ struct TimeLosses {
 // modes above kHeadFactor x the smallest node separation are summed directly (a small complex
 // matrix product), and so is any pair whose worst-case amplification exceeds kMaxAmplification.
 TimeLosses evaluate_time(const ModeSpectrum& modes, const BranchSolver& solver, double t,
-                         const CurveOptions& options) {
+                         const CurveOptions& options, std::vector<Complex>* kappa_out = nullptr) {
   const double sigma2 = options.noise;
   if (t == 0.0) return {modes.initial_loss(), modes.initial_loss() + sigma2};
   const bool gd = options.optimizer == Optimizer::kGradientDescent;
@@ -351,6 +351,7 @@ TimeLosses evaluate_time(const ModeSpectrum& modes, const BranchSolver& solver, 
     kappa[j] = k;
     r1[j] = 1.0 - at.df * inv_p;
   }
+  if (kappa_out) *kappa_out = kappa;  // for corrections at the same nodes (learning_curve_at)
 
   // Columns: the n nodes, then the conjugates of nodes 1..n-1.
   const int nr = n, nc = 2 * n - 1;
@@ -694,6 +695,19 @@ LearningCurve learning_curve(const ModeSpectrum& modes, double n_features, doubl
     control.progress(static_cast<double>(end) / static_cast<double>(T));
   }
   return curve;
+}
+
+TimeSolution learning_curve_at(const ModeSpectrum& modes, double n_features, double n_samples,
+                               double t, const CurveOptions& options) {
+  check_capacity(n_features, "n_features");
+  check_capacity(n_samples, "n_samples");
+  require(t >= 0 && std::isfinite(t), "t", "must be finite and >= 0, got " + number(t));
+  const BranchSolver solver(modes, n_features, n_samples);
+  TimeSolution out;
+  const TimeLosses losses = evaluate_time(modes, solver, t, options, &out.kappa);
+  out.test_loss = losses.test;
+  out.train_loss = losses.train;
+  return out;
 }
 
 RidgeErrors ridge_errors(const ModeSpectrum& modes, double n_features, double n_samples,

@@ -401,11 +401,12 @@ def learning_curve_theory(task, N, P, t, *, optimizer=None, method: str | None =
     frames, worst = [], None
     for n_features in Ns:
         for n_samples in Ps:
-            test, train = _curve(modes, n_features, n_samples, times, optimizer, eta, E, nodes,
-                                 threads)
             if correct:
-                test, train = _finite_size_curve(modes, n_features, n_samples, eta * times, test,
-                                                 train)
+                test, train = _finite_size_curve(modes, n_features, n_samples, times, eta, nodes,
+                                                 threads)
+            else:
+                test, train = _curve(modes, n_features, n_samples, times, optimizer, eta, E, nodes,
+                                     threads)
             frames.append(pd.DataFrame({
                 "N": n_features, "P": n_samples, "t": times, "train_loss": train, "test_loss": test,
             }))
@@ -422,18 +423,24 @@ def learning_curve_theory(task, N, P, t, *, optimizer=None, method: str | None =
     return pd.concat(frames, ignore_index=True)
 
 
-def _finite_size_curve(modes, N, P, times, test, train):
-    """The DMFT curves plus the leading finite-size correction (theory_finite_size)."""
+def _finite_size_curve(modes, N, P, times, eta, nodes, threads):
+    """The DMFT curves plus the leading finite-size correction, in one pass (theory_finite_size)."""
     from scalinglab import theory_finite_size as fs
 
     _finite_size_sides(N, P)
-    if math.isfinite(N):
-        delta = fs.width_correction(modes, N, times)
-        return test + delta, train + delta
-    if math.isfinite(P):
-        d_test, d_train = fs.sample_correction(modes, P, times)
-        return test + d_test, train + d_train
-    return test, train
+    if not (math.isfinite(N) or math.isfinite(P)):
+        return _curve(modes, N, P, times, "gf", eta, 1.0, nodes, threads)
+    test, train, d_test, d_train, unreliable = fs.corrected_curve(modes, N, P, times, eta, nodes,
+                                                                  threads)
+    if unreliable.any():
+        bad = times[unreliable]
+        warnings.warn(
+            f"finite_size='leading': the O(1/P) test-loss correction is numerically unreliable at "
+            f"t = {', '.join(f'{x:g}' for x in bad[:5])}{' ...' if bad.size > 5 else ''} (its "
+            "2-D inversion cancels at very early or very late times); those test losses are NaN. "
+            "The t -> inf limit is static_loss(..., finite_size='leading').",
+            FiniteSizeWarning, stacklevel=4)
+    return test + d_test, train + d_train
 
 
 # ---- static limits -------------------------------------------------------------------------

@@ -143,6 +143,19 @@ LearningCurve learning_curve(const ModeSpectrum& modes, double n_features, doubl
                              const Eigen::Ref<const Vector<double>>& times,
                              const CurveOptions& options, const RunControl& control);
 
+/// learning_curve at one time, with the renormalised ridge on its Talbot nodes: what
+/// corrections evaluated at the same nodes reuse (theory_finite_size.hpp).
+struct TimeSolution {
+  double test_loss = 0;
+  double train_loss = 0;
+  /// (n) kappa(s_j) at the upper-half nodes s_j of talbot_contour(learning_rate t, n) for gradient
+  /// flow (of the u-contour for gradient descent); empty at t = 0.
+  std::vector<Complex> kappa;
+};
+/// No argument checks beyond N, P and t (learning_curve checks the options).
+TimeSolution learning_curve_at(const ModeSpectrum& modes, double n_features, double n_samples,
+                               double t, const CurveOptions& options);
+
 /// Static errors of ridge regression on the random features at ridge lambda (AZP Eqs. A4-A6),
 /// which are also the t -> infinity limit of gradient flow when ridge = 0 (BAP B14-B17).
 struct RidgeErrors {

@@ -1,0 +1,523 @@
+#include "scalinglab/theory_finite_size.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <exception>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "scalinglab/errors.hpp"
+
+namespace scalinglab::theory {
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+std::string number(double x) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.6g", x);
+  return buffer;
+}
+
+enum class Side { None, Width, Samples };
+
+Side finite_side(double n_features, double n_samples) {
+  require(n_features > 0 && !std::isnan(n_features), "n_features",
+          "must be > 0 (or +inf), got " + number(n_features));
+  require(n_samples > 0 && !std::isnan(n_samples), "n_samples",
+          "must be > 0 (or +inf), got " + number(n_samples));
+  const bool width = std::isfinite(n_features), samples = std::isfinite(n_samples);
+  require(!(width && samples), "n_features",
+          "the leading finite-size correction is derived with one finite side (N finite and "
+          "P = inf, or P finite and N = inf); got N = " + number(n_features) + ", P = " +
+              number(n_samples));
+  return width ? Side::Width : samples ? Side::Samples : Side::None;
+}
+
+// ---- sums over modes at one kappa -------------------------------------------------------------
+
+// The weight vectors of every sum (m the multiplicity, p = lambda w*^2 the target power).
+struct ModeWeights {
+  Index M = 0;
+  const double* lam = nullptr;
+  const double* m_lam = nullptr;   // m lambda
+  const double* m_lam2 = nullptr;  // m lambda^2
+  const double* m_p = nullptr;     // m p
+  const double* m_p_lam = nullptr;  // m p lambda
+  std::vector<double> m_lam3, m_p_over_lam, m_p_lam2;
+
+  explicit ModeWeights(const ModeSpectrum& modes)
+      : M(modes.size()), lam(modes.lambda().data()), m_lam(modes.m_lambda().data()),
+        m_lam2(modes.m_lambda2().data()), m_p(modes.m_power().data()),
+        m_p_lam(modes.m_lambda_power().data()) {
+    m_lam3.resize(static_cast<std::size_t>(M));
+    m_p_over_lam.resize(static_cast<std::size_t>(M));
+    m_p_lam2.resize(static_cast<std::size_t>(M));
+    for (Index k = 0; k < M; ++k) {
+      m_lam3[k] = m_lam2[k] * lam[k];
+      m_p_over_lam[k] = m_p[k] / lam[k];
+      m_p_lam2[k] = m_p_lam[k] * lam[k];
+    }
+  }
+};
+
+// z_k^j, j = 1..4, of the modes [begin, end) at one kappa (real and imaginary parts apart, so
+// that each sum below is two plain dot products). Callers walk the modes in chunks of kChunk so
+// that the powers stay in L1 cache between the sums.
+constexpr Index kChunk = 512;
+
+class ZPowers {
+ public:
+  void compute(const ModeWeights& w, Complex kappa, Index begin, Index end) {
+    begin_ = begin;
+    size_ = end - begin;
+    const double kr = kappa.real(), ki = kappa.imag(), ki2 = ki * ki;
+    double *r1 = re_[0], *i1 = im_[0], *r2 = re_[1], *i2 = im_[1];
+    double *r3 = re_[2], *i3 = im_[2], *r4 = re_[3], *i4 = im_[3];
+    const double* lam = w.lam + begin;
+#pragma omp simd
+    for (Index k = 0; k < size_; ++k) {
+      const double dr = kr + lam[k];
+      const double inv = 1.0 / (dr * dr + ki2);
+      const double zr = dr * inv, zi = -ki * inv;
+      const double qr = zr * zr - zi * zi, qi = 2.0 * zr * zi;
+      r1[k] = zr; i1[k] = zi;
+      r2[k] = qr; i2[k] = qi;
+      r3[k] = qr * zr - qi * zi; i3[k] = qr * zi + qi * zr;
+      r4[k] = qr * qr - qi * qi; i4[k] = 2.0 * qr * qi;
+    }
+  }
+
+  /// sum over the chunk of weight_k z_k^power (weight indexed by mode)
+  Complex sum(const double* weight, int power) const {
+    const double* r = re_[power - 1];
+    const double* i = im_[power - 1];
+    const double* f = weight + begin_;
+    double a = 0, b = 0;
+#pragma omp simd reduction(+ : a, b)
+    for (Index k = 0; k < size_; ++k) {
+      a += f[k] * r[k];
+      b += f[k] * i[k];
+    }
+    return {a, b};
+  }
+
+ private:
+  Index begin_ = 0, size_ = 0;
+  double re_[4][kChunk], im_[4][kChunk];
+};
+
+// The one-resolvent quantities at one Laplace variable s (finite side n).
+struct Base {
+  double n = 0;
+  Complex s, kappa, df, D2, D3, E3, E4, R, Dn;
+};
+
+// A quadratic form a^T Q a: S_j = sum m a^2 z^j, A2 = sum m a^2 lambda z^2,
+// A3 = sum m a^2 lambda^2 z^3, and the kappa-derivatives of A2, A3.
+struct Form {
+  Complex S1, S2, S3, A2, A3, dA2, dA3;
+};
+
+Base make_base(double n, Complex s, Complex kappa, Complex df, Complex D2, Complex D3, Complex E3,
+               Complex E4) {
+  Base b;
+  b.n = n;
+  b.s = s;
+  b.kappa = kappa;
+  b.df = df;
+  b.D2 = D2;
+  b.D3 = D3;
+  b.E3 = E3;
+  b.E4 = E4;
+  // R = 1 - df/n = s/kappa; s/kappa keeps its relative precision when R is small (late times,
+  // kappa -> kappa_c), where 1 - df/n cancels.
+  b.R = s / kappa;
+  b.Dn = b.R + kappa * D2 / n;
+  return b;
+}
+
+// Deterministic equivalent g0 = S1/R and its s-derivatives.
+struct Leading {
+  Complex g, dg, ddg;
+};
+
+Leading leading(const Base& b, const Form& f) {
+  const double n = b.n;
+  const Complex R = b.R, R_k = b.D2 / n, R_kk = -2.0 * b.D3 / n;
+  const Complex g = f.S1 / R;
+  const Complex top = -f.S2 * R - f.S1 * R_k;
+  const Complex g_k = top / (R * R);
+  const Complex g_kk = (2.0 * f.S3 * R - f.S1 * R_kk) / (R * R) - 2.0 * top * R_k / (R * R * R);
+  const Complex s_k = b.Dn, s_kk = 2.0 * R_k + b.kappa * R_kk;
+  return {g, g_k / s_k, (g_kk * s_k - g_k * s_kk) / (s_k * s_k * s_k)};
+}
+
+Complex dR_ds(const Base& b) { return (b.D2 / b.n) / b.Dn; }
+
+// Delta_g(s), the O(1/n) correction of E a^T Q a.
+Complex correction(const Base& b, const Form& f) {
+  const double n = b.n;
+  return (f.A3 - b.kappa * b.E3 * f.A2 / (n * b.Dn)) / (n * b.R * b.Dn);
+}
+
+// d Delta_g / ds = (d Delta_g / d kappa) / D_n, analytic (every sum's kappa-derivative is the
+// next power of z).
+Complex correction_derivative(const Base& b, const Form& f) {
+  const double n = b.n;
+  const Complex kappa = b.kappa, Dn = b.Dn, R = b.R;
+  const Complex dR = b.D2 / n;
+  const Complex dDn = dR + (b.D2 - 2.0 * kappa * b.D3) / n;
+  const Complex dE3 = -3.0 * b.E4;
+  const Complex U = f.A3 - kappa * b.E3 * f.A2 / (n * Dn);
+  const Complex dU = f.dA3 - (b.E3 * f.A2 + kappa * dE3 * f.A2 + kappa * b.E3 * f.dA2) / (n * Dn) +
+                     kappa * b.E3 * f.A2 * dDn / (n * Dn * Dn);
+  const Complex V = n * R * Dn;
+  const Complex dV = n * (dR * Dn + R * dDn);
+  return (dU * V - U * dV) / (V * V) / Dn;
+}
+
+// Every sum at one node, for one side.
+struct NodeSums {
+  Base base;
+  Form power;   // a^2 = p (the N side: u^T e^{-2tG} u with u^2 = p); S_j unused
+  Form target;  // a^2 = w*^2 = p / lambda (the P side)
+  Form lam;     // a^2 = lambda
+  Form ones;    // a^2 = 1; S_j unused
+};
+
+NodeSums node_sums(const ModeWeights& w, ZPowers& z, Side side, double n, Complex s, Complex kappa) {
+  const double* t = w.m_p_over_lam.data();
+  // (weight, power) of every sum; the first five are shared by both sides.
+  struct Term {
+    const double* weight;
+    int power;
+  };
+  const Term width[] = {{w.m_lam, 1}, {w.m_lam, 2}, {w.m_lam, 3}, {w.m_lam2, 3}, {w.m_lam2, 4},
+                        {w.m_p_lam, 2}, {w.m_p_lam, 3}, {w.m_p_lam2.data(), 3},
+                        {w.m_p_lam2.data(), 4}};
+  const Term samples[] = {{w.m_lam, 1}, {w.m_lam, 2}, {w.m_lam, 3}, {w.m_lam2, 3}, {w.m_lam2, 4},
+                          {t, 1}, {t, 2}, {t, 3}, {w.m_p, 2}, {w.m_p, 3}, {w.m_p_lam, 3},
+                          {w.m_p_lam, 4}, {w.m_lam2, 2}, {w.m_lam3.data(), 3},
+                          {w.m_lam3.data(), 4}};
+  const Term* terms = side == Side::Width ? width : samples;
+  const int count = side == Side::Width ? 9 : 15;
+  Complex v[15] = {};
+  for (Index begin = 0; begin < w.M; begin += kChunk) {  // fixed order: thread independent
+    z.compute(w, kappa, begin, std::min(w.M, begin + kChunk));
+    for (int q = 0; q < count; ++q) v[q] += z.sum(terms[q].weight, terms[q].power);
+  }
+  NodeSums out;
+  const Complex df = v[0], D2 = v[1], D3 = v[2], E3 = v[3], E4 = v[4];
+  out.base = make_base(n, s, kappa, df, D2, D3, E3, E4);
+  out.ones = {0, 0, 0, D2, E3, -2.0 * D3, -3.0 * E4};
+  if (side == Side::Width) {
+    out.power = {0, 0, 0, v[5], v[7], -2.0 * v[6], -3.0 * v[8]};
+  } else {
+    out.target = {v[5], v[6], v[7], v[8], v[10], -2.0 * v[9], -3.0 * v[11]};
+    out.lam = {df, D2, D3, v[12], v[13], -2.0 * E3, -3.0 * v[14]};
+  }
+  return out;
+}
+
+NodeSums conj(const NodeSums& x) {
+  auto c = [](Complex v) { return std::conj(v); };
+  auto cf = [&](const Form& f) {
+    return Form{c(f.S1), c(f.S2), c(f.S3), c(f.A2), c(f.A3), c(f.dA2), c(f.dA3)};
+  };
+  NodeSums y = x;
+  Base& b = y.base;
+  b.s = c(b.s); b.kappa = c(b.kappa); b.df = c(b.df); b.D2 = c(b.D2); b.D3 = c(b.D3);
+  b.E3 = c(b.E3); b.E4 = c(b.E4); b.R = c(b.R); b.Dn = c(b.Dn);
+  y.power = cf(x.power);
+  y.target = cf(x.target);
+  y.lam = cf(x.lam);
+  y.ones = cf(x.ones);
+  return y;
+}
+
+// ---- two resolvents (P side, test loss) -------------------------------------------------------
+
+// What the two-point formula needs from one node, precomputed once per node.
+struct NodeTerms {
+  Complex s, R, dRds, E3, Dn;
+  Leading g;          // target form
+  Complex h, dh;      // Delta_g and its s-derivative, target form
+  Leading gl;         // lambda form
+  Complex hl, dhl;    // lambda form
+};
+
+NodeTerms node_terms(const NodeSums& x) {
+  const Base& b = x.base;
+  return {b.s, b.R, dR_ds(b), b.E3, b.Dn, leading(b, x.target), correction(b, x.target),
+          correction_derivative(b, x.target), leading(b, x.lam), correction(b, x.lam),
+          correction_derivative(b, x.lam)};
+}
+
+// (W0, W): the leading and the O(1/n)-corrected E w*^T Q(s1) Lambda Q(s2) w* plus the noise
+// part sigma^2/(n s1 s2) E tr[Lambda Q1 S Q2], from the exact identity of the docs page. Its
+// divided differences cancel when s1, s2 are small against kappa_c (late times) or large
+// against the spectrum (early times): see the round-off estimate in correct_time.
+std::pair<Complex, Complex> two_point(const NodeTerms& A, const NodeTerms& B, double n,
+                                      double noise) {
+  using C = Complex;
+  using T = double;
+  auto c = [](Complex v) { return v; };
+  const C S1 = c(A.s), S2 = c(B.s);
+  const bool same = std::abs(A.s - B.s) <= 1e-12 * std::abs(A.s);
+  const C diff = same ? C(1) : S2 - S1;
+  auto divided = [&](C f1, C f2, C d2) { return same ? d2 : (f2 - f1) / diff; };
+  const C ga = c(A.g.g), dga = c(A.g.dg), gb = c(B.g.g), dgb = c(B.g.dg), ddgb = c(B.g.ddg);
+  const C dd = divided(ga, gb, dgb);
+  const C V0 = ga + S2 * dd;
+  const C R1 = c(A.R), R2 = c(B.R);
+  const C W0 = V0 / (R1 * R2);
+  const C dV0 = same ? dgb + S2 * T(0.5) * ddgb : dd + S2 * (dgb * diff - (gb - ga)) / (diff * diff);
+  const C dW0 = dV0 / (R1 * R2) - W0 * c(B.dRds) / R2;
+  const C W11 = (ga + S1 * dga) / (R1 * R1);
+  const C Y1 = W11 - S2 * (same ? -dW0 : (W11 - W0) / diff);
+  const C Y2 = W0 + S2 * dW0;
+  const C ha = c(A.h), hb = c(B.h), dhb = c(B.dh);
+  const C Vf = V0 + ha + S2 * divided(ha, hb, dhb);
+  const C t1 = (c(A.gl.g) + c(A.hl)) / n;
+  // 1 - E tau(s2) = R2 + s2 E3 / (n^2 D_n^2), summed directly (R2 -> 0 at late times)
+  const C one_minus_tau2 = R2 + S2 * c(B.E3) / (n * n * c(B.Dn) * c(B.Dn));
+  C W = ((T(1) + t1) * Vf + (Y1 + Y2) / n) / one_minus_tau2;
+  C W0_out = W0;
+  if (noise > 0) {
+    const C hA = c(A.gl.g), hB = c(B.gl.g), dhB = c(B.gl.dg);
+    const C cA = c(A.hl), cB = c(B.hl), dcB = c(B.dhl);
+    const C lead = hA + S2 * divided(hA, hB, dhB);
+    const C full = lead + cA + S2 * divided(cA, cB, dcB);
+    const C scale = static_cast<T>(noise) / (n * S1 * S2);
+    W0_out += scale * lead;
+    W += scale * full;
+  }
+  return {W0_out, W};
+}
+
+// Shifts every field by a relative 1e-15 x (a sign pattern that depends on the field and `seed`).
+void perturb(NodeTerms& x, int seed) {
+  Complex* fields[] = {&x.s, &x.R, &x.dRds, &x.E3, &x.Dn, &x.g.g, &x.g.dg, &x.g.ddg, &x.h,
+                       &x.dh, &x.gl.g, &x.gl.dg, &x.gl.ddg, &x.hl, &x.dhl};
+  int f = 0;
+  for (Complex* v : fields) {
+    const int sign = ((f * 5 + seed * 3) % 4) < 2 ? 1 : -1;
+    *v *= 1.0 + sign * 1e-15;
+    ++f;
+  }
+}
+
+// ---- one time ---------------------------------------------------------------------------------
+
+struct TimeCorrection {
+  double test = 0, train = 0, roundoff = 0;
+};
+
+TimeCorrection correct_time(const ModeWeights& w, ZPowers& z, Side side, double n, double noise,
+                            double t, int nodes, const std::vector<Complex>& kappa) {
+  TimeCorrection out;
+  if (t == 0.0 || side == Side::None) return out;
+  const TalbotContour contour = talbot_contour(t, nodes);
+  std::vector<NodeSums> sums(static_cast<std::size_t>(nodes));
+  for (int j = 0; j < nodes; ++j)
+    sums[j] = node_sums(w, z, side, n, contour.nodes[j], kappa[j]);
+  // 1-D inversion at 2t on the contour of t: weights w_j(2t) = w_j(t) e^{t s_j}.
+  auto invert_2t = [&](auto&& value) {
+    double total = 0;
+    for (int j = 0; j < nodes; ++j) {
+      const Complex term = contour.weights[j] * std::exp(t * contour.nodes[j]) * value(sums[j]);
+      total += (j == 0 ? 1.0 : 2.0) * term.real();
+    }
+    return total;
+  };
+  if (side == Side::Width) {
+    out.test = out.train = invert_2t([](const NodeSums& x) { return correction(x.base, x.power); });
+    return out;
+  }
+  out.train = invert_2t([&](const NodeSums& x) {
+    return -x.base.s * correction(x.base, x.target) + noise / n * correction(x.base, x.ones);
+  });
+  // 2-D inversion: rows the upper nodes, columns the upper nodes and the conjugates of 1..n-1.
+  std::vector<NodeTerms> rows(static_cast<std::size_t>(nodes)), cols;
+  std::vector<Complex> col_weights;
+  for (int j = 0; j < nodes; ++j) rows[j] = node_terms(sums[j]);
+  for (int l = 0; l < 2 * nodes - 1; ++l) {
+    const bool flip = l >= nodes;
+    const int j = flip ? l - nodes + 1 : l;
+    cols.push_back(flip ? node_terms(conj(sums[j])) : rows[j]);
+    col_weights.push_back(flip ? std::conj(contour.weights[j]) : contour.weights[j]);
+  }
+  // Round-off estimate: the same algebra with every input shifted by a relative 1e-15
+  // (independent signs), about the rounding error of the mode sums; the divided differences
+  // amplify it at very early and very late times.
+  std::vector<NodeTerms> rows_p = rows, cols_p = cols;
+  for (int j = 0; j < nodes; ++j) perturb(rows_p[j], j);
+  for (int l = 0; l < 2 * nodes - 1; ++l) perturb(cols_p[l], l + 7);
+  Complex all = 0, row0 = 0, all_p = 0, row0_p = 0;
+  for (int j = 0; j < nodes; ++j) {
+    Complex row = 0, row_p = 0;
+    for (int l = 0; l < 2 * nodes - 1; ++l) {
+      const Complex weight = contour.weights[j] * col_weights[l];
+      const auto [W0, W] = two_point(rows[j], cols[l], n, noise);
+      const auto [W0p, Wp] = two_point(rows_p[j], cols_p[l], n, noise);
+      row += weight * (W - W0);
+      row_p += weight * (Wp - W0p);
+    }
+    all += row;
+    all_p += row_p;
+    if (j == 0) {
+      row0 = row;
+      row0_p = row_p;
+    }
+  }
+  out.test = 2.0 * all.real() - row0.real();
+  out.roundoff = std::abs(2.0 * all_p.real() - row0_p.real() - out.test);
+  return out;
+}
+
+// ---- static -----------------------------------------------------------------------------------
+
+// The corrections at real ridge r > 0 (s = s' = r): the time-domain forms times s^2.
+FiniteSizeStatic static_at(const ModeSpectrum& modes, const ModeWeights& w, Side side, double n,
+                           double ridge, double noise) {
+  ZPowers z;
+  const double kappa = side == Side::Width ? renormalized_ridge(modes, n, kInf, ridge)
+                                           : renormalized_ridge(modes, kInf, n, ridge);
+  const NodeSums x = node_sums(w, z, side, n, ridge, kappa);
+  const double r2 = ridge * ridge;
+  FiniteSizeStatic out;
+  if (side == Side::Width) {
+    out.test_correction = out.train_correction =
+        (-r2 * correction_derivative(x.base, x.power)).real();
+    return out;
+  }
+  const NodeTerms terms = node_terms(x);
+  const auto [W0, W] = two_point(terms, terms, n, noise);
+  out.test_correction = r2 * (W - W0).real();
+  const Complex train = r2 * (correction(x.base, x.target) +
+                              ridge * correction_derivative(x.base, x.target)) -
+                        noise / n * r2 * correction_derivative(x.base, x.ones);
+  out.train_correction = train.real();
+  return out;
+}
+
+}  // namespace
+
+FiniteSizeCurve finite_size_learning_curve(const ModeSpectrum& modes, double n_features,
+                                           double n_samples,
+                                           const Eigen::Ref<const Vector<double>>& times,
+                                           const CurveOptions& options, const RunControl& control) {
+  const Side side = finite_side(n_features, n_samples);
+  require(options.optimizer == Optimizer::GradientFlow, "optimizer",
+          "the finite-size correction is derived for gradient flow");
+  require(options.ensemble == 1.0, "ensemble",
+          "the finite-size correction is derived for a single model (ensemble 1), got " +
+              number(options.ensemble));
+  require(options.learning_rate > 0 && std::isfinite(options.learning_rate), "learning_rate",
+          "must be finite and > 0, got " + number(options.learning_rate));
+  require(options.noise >= 0 && std::isfinite(options.noise), "noise",
+          "must be finite and >= 0, got " + number(options.noise));
+  require(options.talbot_nodes >= 4 && options.talbot_nodes <= 64, "talbot_nodes",
+          "expected 4..64 (about 16 in double precision), got " + std::to_string(options.talbot_nodes));
+  for (Index i = 0; i < times.size(); ++i)
+    require(times[i] >= 0 && std::isfinite(times[i]), "times",
+            "must be finite and >= 0, got " + number(times[i]));
+  const double n = side == Side::Width ? n_features : n_samples;
+  const ModeWeights weights(modes);
+  const Index T = times.size();
+  FiniteSizeCurve curve;
+  curve.dmft.test_loss.resize(T);
+  curve.dmft.train_loss.resize(T);
+  curve.test_correction.resize(T);
+  curve.train_correction.resize(T);
+  curve.test_roundoff.resize(T);
+  const int threads = control.threads();
+  const Index block = std::max<Index>(4 * threads, (T + 7) / 8);
+  for (Index start = 0; start < T; start += block) {
+    control.poll();
+    const Index end = std::min(T, start + block);
+    std::exception_ptr error;
+    Index error_index = T;
+#pragma omp parallel num_threads(threads)
+    {
+      ZPowers z;  // per-thread scratch
+#pragma omp for schedule(dynamic, 1)
+      for (Index i = start; i < end; ++i) {
+        try {
+          const TimeSolution dmft =
+              learning_curve_at(modes, n_features, n_samples, times[i], options);
+          const TimeCorrection c =
+              correct_time(weights, z, side, n, options.noise, options.learning_rate * times[i],
+                           options.talbot_nodes, dmft.kappa);
+          curve.dmft.test_loss[i] = dmft.test_loss;
+          curve.dmft.train_loss[i] = dmft.train_loss;
+          curve.test_correction[i] = c.test;
+          curve.train_correction[i] = c.train;
+          curve.test_roundoff[i] = c.roundoff;
+        } catch (...) {
+#pragma omp critical(scalinglab_theory_finite_size_error)
+          if (i < error_index) {  // report the earliest failing time, whatever the threads
+            error_index = i;
+            error = std::current_exception();
+          }
+        }
+      }
+    }
+    if (error) std::rethrow_exception(error);
+    control.progress(static_cast<double>(end) / static_cast<double>(T));
+  }
+  return curve;
+}
+
+FiniteSizeStatic finite_size_static(const ModeSpectrum& modes, double n_features,
+                                    double n_samples, double ridge, double noise) {
+  const Side side = finite_side(n_features, n_samples);
+  require(ridge >= 0 && std::isfinite(ridge), "ridge", "must be finite and >= 0, got " + number(ridge));
+  require(noise >= 0 && std::isfinite(noise), "noise", "must be finite and >= 0, got " + number(noise));
+  if (side == Side::None) return {};
+  const double n = side == Side::Width ? n_features : n_samples;
+  const ModeWeights w(modes);
+  if (ridge > 0) return static_at(modes, w, side, n, ridge, noise);
+  if (side == Side::Width) {
+    if (n >= modes.rank()) return {};  // G is invertible: the flow learns the target exactly
+    const double kappa = critical_kappa(modes, n);
+    double D2 = 0, E3 = 0, A2 = 0, A3 = 0;
+    for (Index k = 0; k < w.M; ++k) {
+      const double z = 1.0 / (w.lam[k] + kappa), z2 = z * z, z3 = z2 * z;
+      D2 += w.m_lam[k] * z2;
+      E3 += w.m_lam2[k] * z3;
+      A2 += w.m_p_lam[k] * z2;
+      A3 += w.m_p_lam2[k] * z3;
+    }
+    const double delta = (A3 - E3 * A2 / D2) / D2;
+    return {delta, delta};
+  }
+  require(n < modes.rank(), "ridge",
+          "the finite-size correction at ridge 0 needs P below the number of modes (" +
+              number(modes.rank()) + "); got P = " + number(n));
+  // f(0) from f(h), f(2h), f(4h), exact for quadratics: (8 f(h) - 6 f(2h) + f(4h)) / 3; the
+  // corrected losses are analytic in the ridge at 0 while P is below the rank.
+  const double h = 1e-2 * critical_kappa(modes, n);
+  const FiniteSizeStatic f1 = static_at(modes, w, side, n, h, noise);
+  const FiniteSizeStatic f2 = static_at(modes, w, side, n, 2 * h, noise);
+  const FiniteSizeStatic f4 = static_at(modes, w, side, n, 4 * h, noise);
+  return {(8.0 * f1.test_correction - 6.0 * f2.test_correction + f4.test_correction) / 3.0,
+          (8.0 * f1.train_correction - 6.0 * f2.train_correction + f4.train_correction) / 3.0};
+}
+
+ResolventExpansion resolvent_expansion(const ModeSpectrum& modes, double n, Complex s) {
+  require(n > 0 && std::isfinite(n), "n", "must be finite and > 0, got " + number(n));
+  const std::vector<OnePointSolution> solution = solve_one_point(modes, kInf, n, {s});
+  const ModeWeights w(modes);
+  ZPowers z;
+  const NodeSums x = node_sums(w, z, Side::Samples, n, s, solution[0].kappa);
+  return {leading(x.base, x.target).g, correction(x.base, x.target)};
+}
+
+}  // namespace scalinglab::theory
