@@ -19,7 +19,7 @@ from scalinglab.features import RandomFeatures
 
 AREAS = (
     "random", "features", "kernels", "solvers", "dynamics", "wishart", "theory", "volterra",
-    "scaling_fit",
+    "scaling_fit", "latent", "mlp", "topk", "theory_finite_size",
 )
 STUBS = pathlib.Path(scalinglab.__file__).parent / "_core"
 

@@ -414,7 +414,7 @@ FiniteSizeCurve finite_size_learning_curve(const ModeSpectrum& modes, double n_f
                                            const Eigen::Ref<const Vector<double>>& times,
                                            const CurveOptions& options, const RunControl& control) {
   const Side side = finite_side(n_features, n_samples);
-  require(options.optimizer == Optimizer::GradientFlow, "optimizer",
+  require(options.optimizer == Optimizer::kGradientFlow, "optimizer",
           "the finite-size correction is derived for gradient flow");
   require(options.ensemble == 1.0, "ensemble",
           "the finite-size correction is derived for a single model (ensemble 1), got " +

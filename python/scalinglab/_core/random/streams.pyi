@@ -8,4 +8,8 @@ NOISE: int
 SGD: int
 WISHART: int
 BOOTSTRAP: int
+TOPK: int
+DATASET: int
+TEACHER: int
+SAMPLING: int
 USER: int
