@@ -351,7 +351,7 @@ def test_gaussian_equivalence_for_a_nonlinear_target():
             gram, gram_test = student.train_test_gram(X, X_test)
             errors = ridge_path(gram, teacher.transform(X) @ v, [gamma / (N * P)],
                                 gram_test=gram_test, y_test=teacher.transform(X_test) @ v)
-            losses.append(errors["test_mse"][0])
+            losses.append(errors["test_loss"][0])
         predicted = gaussian_equivalent_loss(equivalent, N, P, gamma)["test_loss"][0]
         assert 0.9 < np.mean(losses) / predicted < 1.35, (N, np.mean(losses), predicted)
     # a linear student cannot go below the part of the target outside the latent span

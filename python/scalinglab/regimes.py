@@ -278,7 +278,6 @@ def _dual_rows(gram, y_train, gram_test, y_test, ridges, **columns) -> pd.DataFr
     from scalinglab.solvers import ridge_path
 
     table = ridge_path(gram, y_train, ridges, gram_test=gram_test, y_test=y_test)
-    table = table.rename(columns={"test_mse": "test_loss", "train_mse": "train_loss"})
     for name, value in columns.items():
         table[name] = value
     return table

@@ -17,10 +17,7 @@ def simulate(point, seed, n_threads) -> pd.DataFrame:
     with tempfile.TemporaryDirectory() as folder:
         result = run_demo(folder, rng=seed, n_threads=n_threads, quick=bool(point["quick"]),
                           progress=False)
-    table = result.table.rename(columns={"n_features": "N", "test_mse": "test_loss",
-                                         "train_mse": "train_loss"})
-    table["P"] = float(result.n_train)
-    return table
+    return result.table  # the schema's N, P, train_loss, test_loss (+ test_error)
 
 
 def run(context) -> Outcome:
