@@ -11,9 +11,9 @@ import math
 
 import numpy as np
 
-from scalinglab._native import core
+from scalinglab._native import _core
 
-_engine = core.theory
+_engine = _core.theory
 
 
 def talbot_contour(t: float, n: int = 16):

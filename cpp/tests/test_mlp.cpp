@@ -85,9 +85,9 @@ int main() {
   mlp::CompositeTask single;
   single.subtasks.push_back({mlp::SubtaskKind::kPower, 1, 1.0, 2.0});
   mlp::Training run;
-  run.steps = 1500;
+  run.steps = 3000;  // 1500 left width 16 or 33 optimisation-limited for some draws
   run.batch_size = 64;
-  run.checkpoints = {0, 1500};
+  run.checkpoints = {0, 3000};
   run.eval_size = 2000;
   run.eval_key = 3;
   std::vector<mlp::NetworkJob> jobs;

@@ -319,7 +319,7 @@ class VolterraSpectrum:
         forcing, kernel : ndarray, shape (n_steps + 1,)
         """
         gamma = _batch_sum_rate(learning_rate, batch_size)
-        return _core.volterra.functions(
+        return _core.volterra.volterra_functions(
             *self._arrays(), gamma,
             positive_int(batch_size, "batch_size"), positive_int(n_steps, "n_steps", minimum=0),
             n_threads=n_threads_arg(n_threads))
