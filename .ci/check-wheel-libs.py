@@ -29,7 +29,7 @@ def needed(path):
 
 def main(wheel):
     wheel = Path(wheel)
-    tag = wheel.name.split("-")[-1]
+    tag = wheel.name.removesuffix(".whl").split("-")[-1]
     assert tag.startswith("manylinux_"), f"{wheel.name}: not a manylinux wheel"
     with tempfile.TemporaryDirectory() as tmp:
         zipfile.ZipFile(wheel).extractall(tmp)
