@@ -60,6 +60,7 @@ void bind_random(py::module_& m) {
   streams.attr("NOISE") = static_cast<std::uint64_t>(random::kStreamNoise);
   streams.attr("SGD") = static_cast<std::uint64_t>(random::kStreamSgd);
   streams.attr("WISHART") = static_cast<std::uint64_t>(random::kStreamWishart);
+  streams.attr("BOOTSTRAP") = static_cast<std::uint64_t>(random::kStreamBootstrap);
   streams.attr("USER") = static_cast<std::uint64_t>(random::kStreamUser);
 }
 

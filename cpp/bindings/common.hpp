@@ -25,6 +25,7 @@ void bind_solvers(py::module_& m);
 void bind_dynamics(py::module_& m);
 void bind_theory(py::module_& m);
 void bind_volterra(py::module_& m);
+void bind_scaling_fit(py::module_& m);
 
 template <class T>
 inline const char* dtype_name() {

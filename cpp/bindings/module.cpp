@@ -27,6 +27,7 @@ PYBIND11_MODULE(_core, m) {
   sb::bind_dynamics(m);
   sb::bind_theory(m);
   sb::bind_volterra(m);
+  sb::bind_scaling_fit(m);
 
 #ifdef SCALINGLAB_VERSION
   m.attr("__version__") = SCALINGLAB_VERSION;

@@ -8,7 +8,7 @@ frontiers.
 
 from __future__ import annotations
 
-from scalinglab import fit, kernels, plot, sgd_theory, solvers, spectra, theory
+from scalinglab import fit, kernels, plot, scaling_laws, sgd_theory, solvers, spectra, theory
 from scalinglab._native import LinAlgError
 from scalinglab.dynamics import kernel_learning_curve, learning_curve
 from scalinglab.estimators import RandomFeatureRidge
@@ -20,6 +20,13 @@ from scalinglab.kernels import (
     infinite_width_kernel,
     linear_kernel,
     rbf_kernel,
+)
+from scalinglab.scaling_laws import (
+    fit_envelope,
+    fit_isoflop,
+    fit_scaling_law,
+    fitter_calibration,
+    load_runs_csv,
 )
 from scalinglab.solvers import eigh, eigvalsh, ridge_path, ridge_weights
 from scalinglab.spectra import kernel_spectrum, spectrum_exponent
@@ -54,7 +61,13 @@ __all__ = [
     "eigh",
     "eigvalsh",
     "fit",
+    "fit_envelope",
+    "fit_isoflop",
     "fit_power_law",
+    "fit_scaling_law",
+    "fitter_calibration",
+    "load_runs_csv",
+    "scaling_laws",
     "infinite_width_kernel",
     "kernel_learning_curve",
     "kernel_spectrum",

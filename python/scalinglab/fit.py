@@ -168,21 +168,35 @@ def _initial_guess(x, y, sigma, with_offset):
 
 
 def _solve(x, y, sigma, with_offset, start):
-    from scipy.optimize import least_squares
+    """Least squares on the residuals of the error model, by the compiled scaling-law fitter
+    (:mod:`scalinglab.scaling_laws`' machinery: form "power_law_offset" / "kaplan_n" with Huber
+    delta = inf). The offset E > 0 is fitted as log E, so the bound E >= 0 holds by
+    construction; the result is returned as (alpha, log c[, E])."""
+    from scalinglab._native import core
 
     if not with_offset and sigma is None:
         return _log_linear(x, y)  # exact: the problem is linear in (alpha, log c)
-    lower = [-np.inf, -np.inf] + ([0.0] if with_offset else [])
-    upper = [np.inf] * len(lower)
     start = np.array(start, dtype=float)
+    log_x = np.ascontiguousarray(np.log(x))
+    if sigma is None:
+        target, weights, residual = np.log(y), None, 0
+    else:
+        target, weights, residual = y, 1.0 / sigma**2, 1
+    if with_offset:  # core theta = (log c, log E, alpha)
+        floor = 1e-12 * max(float(np.max(np.abs(y))), 1e-300)
+        theta0 = np.array([[start[1], np.log(max(start[2], floor)), start[0]]])
+        form = 3
+    else:  # core theta = (log c, alpha)
+        theta0 = np.array([[start[1], start[0]]])
+        form = 2
+    result = core.scaling_fit.fit_multistart(
+        form, 0, residual, log_x, None, np.ascontiguousarray(target, dtype=float), weights,
+        np.inf, 1.0, theta0, (2000, 10, 1e-15, 1e-12, 1e-15), (3000, 10, 1e-16, 1e-13, 1e-16),
+        1, 1, None)
+    theta = np.asarray(result["best_theta"])
     if with_offset:
-        start[2] = max(start[2], 0.0)
-    result = least_squares(
-        _residuals, start, jac=_residual_jacobian, bounds=(lower, upper),
-        args=(x, y, sigma, with_offset), method="trf", x_scale="jac",
-        xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=2000,
-    )
-    return result.x
+        return np.array([theta[2], theta[0], np.exp(theta[1])])
+    return np.array([theta[1], theta[0]])
 
 
 def _covariance(params, x, y, sigma, with_offset):

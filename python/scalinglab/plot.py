@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_ridge_path", "plot_scaling_curve", "plot_spectrum"]
+__all__ = ["plot_fitter_calibration", "plot_ridge_path", "plot_scaling_curve",
+           "plot_scaling_law_fit", "plot_spectrum"]
 
 
 def _axes(ax):
@@ -130,4 +131,87 @@ def plot_ridge_path(table, *, ax=None):
     ax.set_xlabel("ridge")
     ax.set_ylabel("mean squared error")
     ax.legend()
+    return ax
+
+
+# ---- scaling-law fits (scalinglab.scaling_laws) ------------------------------------------------
+# Appended section: figures of fitted L(N, D) laws and of the fitters' calibration.
+
+
+def plot_scaling_law_fit(fit, *, ax=None, n_contours: int = 8, compute_range=None, cmap="viridis"):
+    """Data, iso-loss contours of a fitted Chinchilla law and its compute-optimal line in the
+    (N, D) plane (log-log).
+
+    Parameters
+    ----------
+    fit : scalinglab.scaling_laws.ScalingLawFit
+        A fit with form "chinchilla" or "kaplan".
+    ax : matplotlib Axes, optional
+    n_contours : int
+        Iso-loss levels, log-spaced over the range of the data's losses.
+    compute_range : (float, float), optional
+        Budgets of the compute-optimal line (default: the data's C = k N D range).
+    cmap : str
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax)
+    data = fit.data
+    n_lo, n_hi = data["N"].min() / 3, data["N"].max() * 3
+    d_lo, d_hi = data["D"].min() / 3, data["D"].max() * 3
+    n_grid, d_grid = np.meshgrid(np.geomspace(n_lo, n_hi, 120), np.geomspace(d_lo, d_hi, 120))
+    surface = fit.predict(n_grid, d_grid)
+    levels = np.geomspace(data["loss"].min(), data["loss"].max(), n_contours)
+    contours = ax.contour(n_grid, d_grid, surface, levels=levels, cmap=cmap, linewidths=0.8)
+    ax.clabel(contours, fmt="%.3g", fontsize=7)
+    points = ax.scatter(data["N"], data["D"], c=data["loss"], cmap=cmap, s=14,
+                        norm=_log_norm(levels), edgecolors="none")
+    ax.figure.colorbar(points, ax=ax, label="loss")
+    if fit.form == "chinchilla":
+        compute = fit.compute_factor * data["N"] * data["D"]
+        lo, hi = compute_range if compute_range is not None else (compute.min(), compute.max())
+        allocation = fit.compute_optimal(np.geomspace(lo, hi, 50))
+        table = allocation.table
+        ax.plot(table["N_opt"], table["D_opt"], "k-", lw=1.5,
+                label=f"compute-optimal: N ~ C^{allocation.a:.3f}")
+        if table["N_opt_lower"].notna().all():
+            ax.fill_betweenx(table["D_opt"], table["N_opt_lower"], table["N_opt_upper"],
+                             color="k", alpha=0.12, lw=0)
+        ax.legend(loc="best", fontsize=8)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(n_lo, n_hi)
+    ax.set_ylim(d_lo, d_hi)
+    ax.set_xlabel("N (parameters)")
+    ax.set_ylabel("D (tokens)")
+    return ax
+
+
+def _log_norm(levels):
+    from matplotlib.colors import LogNorm
+
+    return LogNorm(vmin=float(np.min(levels)), vmax=float(np.max(levels)))
+
+
+def plot_fitter_calibration(table, *, ax=None):
+    """Bias of each estimator (point, with its replicate SD as an error bar) per parameter, from
+    :func:`scalinglab.scaling_laws.fitter_calibration`; the coverage is written next to it.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax)
+    labels = [f"{row.approach}\n{row.parameter}" for row in table.itertuples()]
+    positions = np.arange(len(table))
+    ax.axhline(0.0, color="0.5", lw=0.8)
+    ax.errorbar(positions, table["bias"], yerr=table["sd"], fmt="o", capsize=3)
+    for x, row in zip(positions, table.itertuples()):
+        ax.annotate(f"cov {row.coverage:.2f}", (x, row.bias), textcoords="offset points",
+                    xytext=(6, 6), fontsize=7)
+    ax.set_xticks(positions)
+    ax.set_xticklabels(labels, fontsize=7)
+    ax.set_ylabel("estimate - theory exponent")
     return ax

@@ -23,12 +23,61 @@ Exponent dictionary (see :meth:`PowerLawTask.ppxp_exponents`):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+from dataclasses import dataclass
 from functools import cached_property
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from scalinglab._validation import positive_int, real_number
+
+
+def power_law_spectrum(exponent: float, M: int, *, scale: float = 1.0) -> np.ndarray:
+    """scale * k^-exponent for k = 1..M, shape (M,): the one place power-law spectra are built.
+
+    Parameters
+    ----------
+    exponent : float
+        The decay exponent (BAP's b for a spectrum, a for a target power; PPXP's 2 alpha).
+    M : int
+        Number of modes, >= 1.
+    scale : float
+        The value at k = 1.
+    """
+    M = positive_int(M, "M")
+    exponent = real_number(exponent, "exponent")
+    k = np.arange(1, M + 1, dtype=np.float64)
+    return scale * k ** (-exponent)
+
+
+@runtime_checkable
+class Task(Protocol):
+    """What engines and theories need from a task (data and target model).
+
+    A task is a frozen, hashable spec. Linear-Gaussian engines and theories work in the feature
+    eigenbasis and call :func:`as_linear_task`, which asks the task for :meth:`as_linear`; a new
+    task type plugs in by implementing this protocol, with no change to the engines.
+    """
+
+    @property
+    def M(self) -> int:
+        """Number of feature modes (the data dimension in the eigenbasis)."""
+
+    @property
+    def spectrum(self) -> np.ndarray:
+        """Feature variances lambda_k, shape (M,)."""
+
+    @property
+    def target(self) -> np.ndarray:
+        """Teacher weights w*_k in the eigenbasis, shape (M,)."""
+
+    @property
+    def noise(self) -> float:
+        """Label-noise variance sigma^2."""
+
+    def as_linear(self) -> "LinearGaussianTask":
+        """The equivalent linear Gaussian task (explicit arrays)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,6 +121,34 @@ class LinearGaussianTask:
     def M(self) -> int:
         """Number of feature modes."""
         return int(self.spectrum.size)
+
+    def as_linear(self) -> "LinearGaussianTask":
+        """The task itself (it already holds explicit arrays)."""
+        return self
+
+    def __eq__(self, other) -> bool:
+        # Value equality: the same spectrum, target and noise (the arrays compared exactly).
+        if not isinstance(other, LinearGaussianTask):
+            return NotImplemented
+        return (self.noise == other.noise and np.array_equal(self.spectrum, other.spectrum)
+                and np.array_equal(self.target, other.target))
+
+    def __hash__(self) -> int:
+        return hash(self.fingerprint)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A stable hex digest of the task's values (the same in every process and session).
+
+        Python's ``hash`` of a str is salted per process; a sweep that keys records on disk by
+        a task uses this digest instead.
+        """
+        digest = hashlib.sha256()
+        digest.update(b"LinearGaussianTask\0")
+        digest.update(np.float64(self.noise).tobytes())
+        digest.update(self.spectrum.tobytes())
+        digest.update(self.target.tobytes())
+        return digest.hexdigest()
 
     @property
     def target_power(self) -> np.ndarray:
@@ -128,8 +205,8 @@ class PowerLawTask:
 
     @cached_property
     def _linear(self) -> LinearGaussianTask:
-        k = np.arange(1, self.M + 1, dtype=np.float64)
-        return LinearGaussianTask(k ** (-self.b), k ** (-(self.a - self.b) / 2.0), self.noise)
+        return LinearGaussianTask(power_law_spectrum(self.b, self.M),
+                                  power_law_spectrum((self.a - self.b) / 2.0, self.M), self.noise)
 
     def as_linear(self) -> LinearGaussianTask:
         """The same task as a :class:`LinearGaussianTask` (explicit arrays)."""
@@ -170,11 +247,17 @@ class PowerLawTask:
 
 
 def as_linear_task(task) -> LinearGaussianTask:
-    """Accept either task type and return explicit arrays."""
-    if isinstance(task, PowerLawTask):
-        return task.as_linear()
-    if isinstance(task, LinearGaussianTask):
-        return task
-    raise TypeError(
-        f"`task`: expected a PowerLawTask or LinearGaussianTask, got {type(task).__name__}"
-    )
+    """The explicit linear Gaussian form of any task that follows the :class:`Task` protocol."""
+    as_linear = getattr(task, "as_linear", None)
+    if not callable(as_linear):
+        raise TypeError(
+            "`task`: expected a task (PowerLawTask, LinearGaussianTask or any object with an "
+            f"as_linear() method, see scalinglab.tasks.Task), got {type(task).__name__}"
+        )
+    linear = as_linear()
+    if not isinstance(linear, LinearGaussianTask):
+        raise TypeError(
+            f"`task`: {type(task).__name__}.as_linear() returned {type(linear).__name__}, "
+            "expected a LinearGaussianTask"
+        )
+    return linear

@@ -19,6 +19,8 @@
 ///   - kStreamWishart: Wishart shortcut draws (Bartlett factor entry (i, j) is normal
 ///     i (i - 1) / 2 + j; Gaussian rows j * M ..); the chi-square rejection loops use the
 ///     sub-stream kStreamWishart | 2^32 for their uniforms, under keys derive_seed(seed, i).
+///   - kStreamBootstrap: resample b of a bootstrap draws its G groups from uniforms
+///     b * G .. b * G + G - 1 (scaling_fit.hpp, bootstrap_counts).
 ///   - kStreamUser and above: free for embedding programs.
 #include <cstddef>
 #include <cstdint>
@@ -33,6 +35,7 @@ enum Stream : std::uint64_t {
   kStreamNoise = 4,
   kStreamSgd = 5,
   kStreamWishart = 6,
+  kStreamBootstrap = 7,
   kStreamUser = 1024,
 };
 

@@ -1,0 +1,83 @@
+"""`scalinglab reproduce --quick` end to end: every entry's files exist and its numbers hold."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("matplotlib")
+pytest.importorskip("pyarrow")
+
+from scalinglab.gallery import ENTRIES  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def gallery(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gallery")
+    completed = subprocess.run([sys.executable, "-m", "scalinglab.cli", "reproduce", "--quick",
+                                "--out", str(out), "--no-progress"], capture_output=True,
+                               text=True, timeout=1200)
+    assert completed.returncode == 0, completed.stderr
+    return out, completed.stdout
+
+
+def _numbers(out, name):
+    provenance = json.loads((out / name / "provenance.json").read_text())
+    assert provenance["mode"] == "quick" and provenance["entry"] == name
+    assert provenance["version"] and provenance["host"]
+    numbers = provenance["numbers"]
+    assert all(np.isfinite(v) for v in numbers.values()), numbers
+    return numbers
+
+
+def test_every_entry_writes_its_files(gallery):
+    out, stdout = gallery
+    for name in ENTRIES:
+        folder = out / name
+        assert (folder / "figure.png").stat().st_size > 5000, name
+        assert (folder / "data.csv").stat().st_size > 0, name
+        _numbers(out, name)
+        assert f"{name}:" in stdout
+    index = (out / "index.html").read_text()
+    markdown = (out / "index.md").read_text()
+    for name, entry in ENTRIES.items():
+        assert f"{name}/figure.png" in index and entry.claim in markdown
+
+
+def test_the_quick_gallery_reproduces_the_claims(gallery):
+    out, _ = gallery
+    # Tolerances are for quick sizes (M <= 3000, N, P <= 600, <= 16 seeds); full mode is tighter.
+    time = _numbers(out, "bap-time")
+    assert time["slope_simulation"] == pytest.approx(time["slope_theory_curve"], abs=0.03)
+    assert time["slope_theory_curve"] == pytest.approx(time["slope_closed_form"], abs=0.1)
+    for name in ("bap-model", "bap-data"):
+        numbers = _numbers(out, name)
+        for key in [k for k in numbers if k.startswith("slope_simulation_")]:
+            task = key.removeprefix("slope_simulation_")
+            assert numbers[key] == pytest.approx(numbers[f"slope_theory_{task}"], abs=0.05)
+            assert numbers[key] == pytest.approx(numbers[f"slope_closed_form_{task}"], abs=0.2)
+    frontier = _numbers(out, "bap-frontier")
+    assert frontier["loss_exponent_theory"] == pytest.approx(frontier["loss_exponent_closed_form"], abs=0.04)
+    assert frontier["loss_exponent_simulation"] == pytest.approx(frontier["loss_exponent_theory"], abs=0.06)
+    convergence = _numbers(out, "bap-convergence")
+    assert convergence["slope_theory_early"] == pytest.approx(-1.0, abs=0.1)
+    assert convergence["slope_theory_late"] == pytest.approx(convergence["slope_closed_form_late"], abs=0.15)
+    gap = _numbers(out, "bap-train-test-gap")
+    assert gap["gap_theory_P50"] > gap["gap_theory_P200"] > 0
+    assert gap["gap_simulation_P50"] == pytest.approx(gap["gap_theory_P50"], rel=0.15)
+    ensembles = _numbers(out, "bap-ensembles")
+    assert ensembles["slope_theory_Einf"] < ensembles["slope_theory_E4"] < ensembles["slope_theory_E1"]
+    assert ensembles["slope_theory_Einf"] == pytest.approx(-2.0, abs=0.2)
+    digits = _numbers(out, "digits")
+    assert 0.3 < digits["exponent"] < 0.9
+
+
+def test_list_and_unknown_entries(tmp_path):
+    listed = subprocess.run([sys.executable, "-m", "scalinglab.cli", "reproduce", "--list"],
+                            capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0 and all(name in listed.stdout for name in ENTRIES)
+    bad = subprocess.run([sys.executable, "-m", "scalinglab.cli", "reproduce", "nope", "--out",
+                          str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "unknown entries" in bad.stderr
