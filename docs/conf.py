@@ -36,8 +36,8 @@ numpydoc_validation_checks = set()
 nitpicky = True
 nitpick_ignore_regex = [
     # External libraries' objects (no intersphinx: the build works offline).
-    (r"py:.*", r"(np|numpy|pd|pandas|scipy|sklearn|matplotlib|xarray|tqdm)(\..*)?"),
-    (r"py:.*", r"(collections\.abc|typing|dataclasses|enum|os|pathlib)\..*"),
+    (r"py:.*", r"(np|numpy|pd|pandas|scipy|sklearn|matplotlib|xarray|tqdm|dask|distributed|pyarrow)(\..*)?"),
+    (r"py:.*", r"(collections\.abc|concurrent\.futures|typing|dataclasses|enum|os|pathlib)\..*"),
 ]
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -74,5 +74,22 @@ def _escape_docstring_bars(app, what, name, obj, options, lines):
             lines[i] = _escape_bars(line)
 
 
+def _resolve_top_level_names(app, env, node, contnode):
+    """``scalinglab.learning_curve`` (a re-export) resolves to where it is documented."""
+    target = node.get("reftarget", "")
+    if node.get("refdomain") != "py" or not target.startswith("scalinglab."):
+        return None
+    name = target[len("scalinglab."):]
+    obj = getattr(scalinglab, name, None) if "." not in name else None
+    module = getattr(obj, "__module__", None)
+    if obj is None or not module or module == "scalinglab":
+        return None
+    node["reftarget"] = f"{module}.{name}"
+    domain = env.get_domain("py")
+    return domain.resolve_xref(env, node["refdoc"], app.builder, node["reftype"],
+                               node["reftarget"], node, contnode)
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", _escape_docstring_bars, priority=100)
+    app.connect("missing-reference", _resolve_top_level_names)
