@@ -1,4 +1,6 @@
-"""Command line: ``scalinglab <command> [options]``.
+"""Command line: ``scalinglab <command> [options]`` (also ``python -m scalinglab``).
+
+``scalinglab --version`` prints the version.
 
 Commands
 --------
@@ -32,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="scalinglab",
         description="Simulate, predict and fit neural scaling laws in solvable models.",
     )
+    from scalinglab import __version__
+
+    parser.add_argument("--version", action="version", version=f"scalinglab {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     demo = commands.add_parser(

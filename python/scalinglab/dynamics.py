@@ -5,8 +5,8 @@ flow for nonlinear random features on arbitrary data.
 Conventions (Bordelon, Atanasov & Pehlevan 2024, arXiv 2402.01092, "BAP"; shared with
 :mod:`scalinglab.tasks` and :mod:`scalinglab.theory`):
 
-* features psi in R^M, Gaussian with covariance diag(lambda_k); for :class:`~scalinglab.tasks.
-  PowerLawTask`, lambda_k = k^-b and lambda_k (w*_k)^2 = k^-a;
+* features psi in R^M, Gaussian with covariance diag(lambda_k); for
+  :class:`~scalinglab.tasks.PowerLawTask`, lambda_k = k^-b and lambda_k (w*_k)^2 = k^-a;
 * target y = w* . psi + eps with eps ~ N(0, sigma^2) (``task.noise`` is sigma^2);
 * student f(x) = w . (A psi) / sqrt(N), A (N, M) with i.i.d. N(0, 1) entries, w(0) = 0;
 * training loss Lhat = (1/2P) sum_mu (f(x_mu) - y_mu)^2. Gradient flow ("gf") has learning rate 1

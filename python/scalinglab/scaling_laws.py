@@ -1072,8 +1072,8 @@ def fit_envelope(curves: pd.DataFrame, *, run: str = "run", N: str = "N", tokens
     Each run's loss is interpolated linearly in (log compute, log loss), compute = k N tokens, on
     ``n_compute`` log-spaced budgets inside its own range; the frontier over sizes is
     :func:`scalinglab.frontier.compute_optimal_frontier` (lowest loss, refined by the parabola
-    through the neighbouring sizes) and the exponent :func:`scalinglab.frontier.
-    fit_frontier_exponents`. Budgets whose optimum is the smallest or largest model of the zoo
+    through the neighbouring sizes) and the exponent
+    :func:`scalinglab.frontier.fit_frontier_exponents`. Budgets whose optimum is the smallest or largest model of the zoo
     are not interior (the optimum may lie beyond the zoo) and are left out. The bootstrap
     resamples runs (a cluster bootstrap) and recomputes the frontier for each resample.
 
