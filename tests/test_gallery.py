@@ -77,6 +77,22 @@ def test_the_quick_gallery_reproduces_the_claims(gallery):
     assert fit["alpha_parametric"] == pytest.approx(fit["alpha_truth"], abs=0.1)
     digits = _numbers(out, "digits")
     assert 0.3 < digits["exponent"] < 0.9
+    ppxp = _numbers(out, "ppxp-phases")
+    # Numerical Volterra frontier on d in [25, 400], flops 1e3-1e6 against the closed forms.
+    # These windows are pre-asymptotic (tests/test_sgd_theory.py measured Ia -0.378, II -0.754,
+    # III -0.790 there), so the tolerances are those of that file's fast-grid tests, and 0.05 for
+    # III, whose slope approaches -0.75 from below only at larger d.
+    assert ppxp["loss_exponent_closed_form_Ia"] == pytest.approx(-0.4)
+    assert ppxp["loss_exponent_closed_form_II"] == pytest.approx(-0.75)
+    assert ppxp["loss_exponent_closed_form_III"] == pytest.approx(-0.75)
+    for phase, loss_tol, size_tol in (("Ia", 0.03, 0.03), ("II", 0.01, 0.02), ("III", 0.05, 0.04)):
+        assert ppxp[f"frontier_points_{phase}"] >= 6
+        assert ppxp[f"loss_exponent_numerical_{phase}"] == pytest.approx(
+            ppxp[f"loss_exponent_closed_form_{phase}"], abs=loss_tol)
+        assert ppxp[f"size_exponent_numerical_{phase}"] == pytest.approx(
+            ppxp[f"size_exponent_closed_form_{phase}"], abs=size_tol)
+    # alpha in (0.02, 2], beta in [-0.5, 2.5]: the verified phases are alpha > 1/2 (75% of alpha).
+    assert 0.70 < ppxp["area_fraction_verified"] < 0.76
 
 
 def test_list_and_unknown_entries(tmp_path):

@@ -27,6 +27,7 @@ from scalinglab.gallery import (
     bap_time,
     bap_train_test_gap,
     digits,
+    ppxp_phases,
     scaling_fit,
 )
 from scalinglab.gallery._context import Context, Entry, Outcome
@@ -43,6 +44,7 @@ ENTRIES: dict[str, Entry] = {entry.name: entry for entry in (
     digits.ENTRY,
     scaling_fit.ENTRY,
     bahri_regimes.ENTRY,
+    ppxp_phases.ENTRY,
 )}
 
 
