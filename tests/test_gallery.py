@@ -93,6 +93,20 @@ def test_the_quick_gallery_reproduces_the_claims(gallery):
             ppxp[f"size_exponent_closed_form_{phase}"], abs=size_tol)
     # alpha in (0.02, 2], beta in [-0.5, 2.5]: the verified phases are alpha > 1/2 (75% of alpha).
     assert 0.70 < ppxp["area_fraction_verified"] < 0.76
+    plateau = _numbers(out, "mrs-plateau")
+    # M = 100, P = 400, 8 seeds. Every N >= M gives the same least-squares fit in the latent span,
+    # so per seed the loss is flat to rounding; the seed mean is the OLS variance within 2%
+    # (its seed-to-seed scatter is ~0.7%, measured SE 7.6e-9 on 3.3e-6).
+    assert plateau["plateau_theory"] == pytest.approx(plateau["plateau_exact"], rel=1e-12)
+    assert plateau["plateau_exact"] == pytest.approx(1e-5 * 100 / 299, rel=1e-12)
+    assert plateau["plateau_spread_per_seed"] < 1e-6
+    assert plateau["plateau_simulation"] == pytest.approx(plateau["plateau_exact"], rel=0.02)
+    # Below the plateau the deterministic equivalent is asymptotic: 1-4% bias at N, P = 12-95
+    # (cf. 4% at P = 25 in tests/test_latent.py) plus 8-seed noise, hence 5% and 8%.
+    assert plateau["ratio_before_plateau_N50"] == pytest.approx(1.0, abs=0.05)
+    assert plateau["ratio_before_plateau_N12"] == pytest.approx(1.0, abs=0.05)
+    assert plateau["largest_ratio_error_P_below_M"] < 0.08
+    assert plateau["largest_loss_P_beyond_M"] < 1e-12
 
 
 def test_list_and_unknown_entries(tmp_path):

@@ -27,6 +27,7 @@ from scalinglab.gallery import (
     bap_time,
     bap_train_test_gap,
     digits,
+    mrs_plateau,
     ppxp_phases,
     scaling_fit,
 )
@@ -45,6 +46,7 @@ ENTRIES: dict[str, Entry] = {entry.name: entry for entry in (
     scaling_fit.ENTRY,
     bahri_regimes.ENTRY,
     ppxp_phases.ENTRY,
+    mrs_plateau.ENTRY,
 )}
 
 
