@@ -27,6 +27,7 @@ from scalinglab.gallery import (
     bap_time,
     bap_train_test_gap,
     digits,
+    mrs_duality,
     mrs_plateau,
     ppxp_phases,
     scaling_fit,
@@ -47,6 +48,7 @@ ENTRIES: dict[str, Entry] = {entry.name: entry for entry in (
     bahri_regimes.ENTRY,
     ppxp_phases.ENTRY,
     mrs_plateau.ENTRY,
+    mrs_duality.ENTRY,
 )}
 
 
