@@ -28,6 +28,7 @@ from scalinglab.gallery import (
     bap_train_test_gap,
     digits,
     mrs_duality,
+    mrs_equiparameterization,
     mrs_plateau,
     ppxp_phases,
     scaling_fit,
@@ -49,6 +50,7 @@ ENTRIES: dict[str, Entry] = {entry.name: entry for entry in (
     ppxp_phases.ENTRY,
     mrs_plateau.ENTRY,
     mrs_duality.ENTRY,
+    mrs_equiparameterization.ENTRY,
 )}
 
 
