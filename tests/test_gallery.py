@@ -134,6 +134,17 @@ def test_the_quick_gallery_reproduces_the_claims(gallery):
     assert equi["theory_end_ratio"] == pytest.approx(1.0, abs=1e-9)
     assert equi["simulation_end_ratio"] == pytest.approx(1.0, abs=0.12)
     assert equi["largest_ratio_error_valley"] < 0.10
+    resource = _numbers(out, "resource-model")
+    # The quick toy of tests/test_resource.py (widths 8-64, 4 seeds) with its tolerances: one
+    # exponent for the composite and the pooled subtasks (within 0.25; seed scatter is large),
+    # shares flat from N = 32 to 64 within 0.08, the hardest subtask gets the most neurons, and
+    # sum_i l_i(r_i N) predicts the composite within 30%.
+    assert resource["composite_exponent"] > 0.2
+    assert resource["composite_exponent"] == pytest.approx(resource["pooled_exponent"], abs=0.25)
+    assert resource["share_drift_widest"] < 0.08
+    assert resource["share_hardest_widest"] > resource["share_easiest_widest"]
+    assert resource["prediction_ratio_widest"] == pytest.approx(1.0, rel=0.3)
+    assert resource["allocation_gap_ratio"] >= 1.0 - 1e-9  # the optimum cannot be worse
 
 
 def test_list_and_unknown_entries(tmp_path):

@@ -31,6 +31,7 @@ from scalinglab.gallery import (
     mrs_equiparameterization,
     mrs_plateau,
     ppxp_phases,
+    resource_model,
     scaling_fit,
 )
 from scalinglab.gallery._context import Context, Entry, Outcome
@@ -51,6 +52,7 @@ ENTRIES: dict[str, Entry] = {entry.name: entry for entry in (
     mrs_plateau.ENTRY,
     mrs_duality.ENTRY,
     mrs_equiparameterization.ENTRY,
+    resource_model.ENTRY,
 )}
 
 
