@@ -122,17 +122,18 @@ def test_the_quick_gallery_reproduces_the_claims(gallery):
     assert duality["largest_ratio_error_isotropic"] < 0.05
     assert duality["largest_ratio_error_anisotropic"] < 0.10
     equi = _numbers(out, "mrs-equiparameterization")
-    # Theory on M = 2000, C = 1e3-1e5 (as tests/test_latent.py: optimum within 2% of N = P, L*
-    # slope within 0.06 of -alpha/2; finite M steepens it, measured -0.508). Simulation at
-    # C = 1e4, N in {20, 50, 100, 200, 500} at the theory-optimal ridges, 6 seeds: lowest at
-    # N = P; the ends (20, 500) and (500, 20) agree within seed noise (4% SE each; measured
-    # 1.014); the largest sim/theory gap (5.9%) is the finite-size bias at 20 features or samples.
+    # Theory on M = 1000, C = 1e3-1e5 (as tests/test_latent.py: optimum within 2% of N = P, L*
+    # slope within 0.06 of -alpha/2; finite M steepens it, measured -0.528). Simulation at
+    # C = 1e4, N in {20, 50, 100, 200, 500} at the theory-optimal ridges, 4 seeds: lowest at
+    # N = P; the ends (20, 500) and (500, 20) agree within seed noise (about 5% SE each, so 7%
+    # on their ratio, measured 1.048: 0.2 is 3 SE); the largest sim/theory gap (4.2%) is the
+    # finite-size bias at 20 features or samples.
     for C in ("1e+03", "1e+04", "1e+05"):
         assert equi[f"optimum_N_over_sqrt_C_{C}"] == pytest.approx(1.0, rel=0.02)
     assert equi["loss_exponent_theory"] == pytest.approx(equi["loss_exponent_closed_form"], abs=0.06)
     assert equi["simulation_best_N_over_sqrt_C"] == pytest.approx(1.0)
     assert equi["theory_end_ratio"] == pytest.approx(1.0, abs=1e-9)
-    assert equi["simulation_end_ratio"] == pytest.approx(1.0, abs=0.12)
+    assert equi["simulation_end_ratio"] == pytest.approx(1.0, abs=0.2)
     assert equi["largest_ratio_error_valley"] < 0.10
     resource = _numbers(out, "resource-model")
     # The quick toy of tests/test_resource.py (widths 8-64, 4 seeds) with its tolerances: one
