@@ -834,7 +834,7 @@ def _pinv_weights(e, ridge):
         return np.where(e > cutoff, 1.0 / np.where(e > cutoff, e, 1.0), 0.0)
 
 
-def _ridge_losses(Phi, gram, cross, second_moment, trace, noise, ridges):
+def _ridge_losses(Phi, gram, cross, second_moment, trace, noise, ridges, n_threads=0):
     """Teacher- and noise-averaged test and train losses along a ridge path (one eigh).
 
     Phi (P, N) features; gram (P, P) = X T X^T; cross (P, N) = E_w[y_clean (E_x' phi y_clean')];
@@ -847,13 +847,13 @@ def _ridge_losses(Phi, gram, cross, second_moment, trace, noise, ridges):
     P, N = Phi.shape
     primal = N <= P
     if primal:
-        e, R = eigh(Phi.T @ Phi)
+        e, R = eigh(Phi.T @ Phi, n_threads=n_threads)
         Lh = Phi @ R                       # columns of norm sqrt(e): Phi R
         A_K = Lh.T @ gram @ Lh
         A_C = R.T @ second_moment @ R
         b1 = np.einsum("pi,pi->i", Lh, cross @ R)
     else:
-        e, L = eigh(Phi @ Phi.T)
+        e, L = eigh(Phi @ Phi.T, n_threads=n_threads)
         Rh = Phi.T @ L                     # columns of norm sqrt(e): Phi^T L
         A_K = L.T @ gram @ L
         A_C = Rh.T @ second_moment @ Rh
@@ -982,7 +982,7 @@ def latent_learning_curve(task, N, P, ridge=0.0, *, activation="linear", seeds=1
                 for p in Ps:
                     test, train = _ridge_losses(
                         Phi[:p, :n], gram_x[:p, :p], cross[:p, :n], second[:n, :n], trace,
-                        task.noise, ridges)
+                        task.noise, ridges, n_threads)
                     for r, te, tr in zip(ridges, test, train):
                         rows.append((label, float(n), float(p), r, te, tr))
     frame = pd.DataFrame(rows, columns=["seed", "N", "P", "ridge", "test_loss", "train_loss"])

@@ -27,6 +27,11 @@ from scalinglab.gallery import (
     bap_time,
     bap_train_test_gap,
     digits,
+    mrs_duality,
+    mrs_equiparameterization,
+    mrs_plateau,
+    ppxp_phases,
+    resource_model,
     scaling_fit,
 )
 from scalinglab.gallery._context import Context, Entry, Outcome
@@ -43,6 +48,11 @@ ENTRIES: dict[str, Entry] = {entry.name: entry for entry in (
     digits.ENTRY,
     scaling_fit.ENTRY,
     bahri_regimes.ENTRY,
+    ppxp_phases.ENTRY,
+    mrs_plateau.ENTRY,
+    mrs_duality.ENTRY,
+    mrs_equiparameterization.ENTRY,
+    resource_model.ENTRY,
 )}
 
 
