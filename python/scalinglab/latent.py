@@ -52,7 +52,7 @@ from scalinglab._rng import seed_from_rng
 from scalinglab._validation import check_memory, n_threads_arg, positive_int, real_number
 from scalinglab.features import ACTIVATIONS
 from scalinglab.results import check_schema
-from scalinglab.tasks import LinearGaussianTask, power_law_spectrum
+from scalinglab.tasks import LinearEquivalent, LinearGaussianTask, power_law_spectrum
 
 __all__ = [
     "LatentPowerLawTask",
@@ -85,7 +85,7 @@ POPULATION_ACTIVATIONS = ("linear", "relu", "erf", "cos", "sin", "fourier")
 
 
 @dataclass(frozen=True, eq=False)
-class LatentPowerLawTask:
+class LatentPowerLawTask(LinearEquivalent):
     """MRS latent power-law data with a linear teacher (a :class:`~scalinglab.tasks.Task`).
 
     Parameters
@@ -190,28 +190,12 @@ class LatentPowerLawTask:
         values.flags.writeable = False
         return values
 
-    @property
-    def target(self) -> np.ndarray:
-        """Root-mean-square teacher sqrt(E w_I^2) in the latent (eigen)basis, shape (M,)."""
-        return self._linear.target
-
-    @property
-    def target_power(self) -> np.ndarray:
-        """lambda_I E w_I^2, shape (M,): the target variance carried by each latent direction."""
-        return self._linear.target_power
-
-    @property
-    def initial_loss(self) -> float:
-        """Test loss of the zero predictor, sum_I lambda_I E w_I^2."""
-        return self._linear.initial_loss
-
     @cached_property
     def _linear(self) -> LinearGaussianTask:
+        # The root-mean-square teacher sqrt(E w_I^2): the loss is quadratic in w, so this task
+        # gives exactly the teacher-averaged loss (see the class notes). target, target_power,
+        # initial_loss and as_linear() read through to it (LinearEquivalent).
         return LinearGaussianTask(self.spectrum, np.sqrt(self.teacher_power), self.noise)
-
-    def as_linear(self) -> LinearGaussianTask:
-        """The equivalent linear Gaussian task (root-mean-square teacher; see the class notes)."""
-        return self._linear
 
     @cached_property
     def fingerprint(self) -> str:

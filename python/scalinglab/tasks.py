@@ -172,8 +172,40 @@ class LinearGaussianTask:
         return decay @ self.target_power
 
 
+class LinearEquivalent:
+    """Mixin of a task described by an equivalent :class:`LinearGaussianTask`, ``self._linear``.
+
+    The target, its per-mode power, the initial loss, the infinite-width curve and
+    :meth:`as_linear` read through to it, so every such task (:class:`PowerLawTask`,
+    :class:`scalinglab.latent.LatentPowerLawTask`) defines only its spectrum and ``_linear``.
+    """
+
+    def as_linear(self) -> "LinearGaussianTask":
+        """The same task as a :class:`LinearGaussianTask` (explicit arrays)."""
+        return self._linear
+
+    @property
+    def target(self) -> np.ndarray:
+        """Teacher weights w*_k in the eigenbasis, shape (M,)."""
+        return self._linear.target
+
+    @property
+    def target_power(self) -> np.ndarray:
+        """lambda_k w*_k^2, shape (M,): the target variance carried by each mode."""
+        return self._linear.target_power
+
+    @property
+    def initial_loss(self) -> float:
+        """Test loss of the zero predictor, sum_k lambda_k w*_k^2 (clean target)."""
+        return self._linear.initial_loss
+
+    def infinite_width_loss(self, t) -> np.ndarray:
+        """The N = P = infinity gradient-flow test loss sum_k lambda_k w*_k^2 exp(-2 lambda_k t)."""
+        return self._linear.infinite_width_loss(t)
+
+
 @dataclass(frozen=True, eq=True)
-class PowerLawTask:
+class PowerLawTask(LinearEquivalent):
     """The power-law linear task of BAP: lambda_k = k^-b and lambda_k w*_k^2 = k^-a, k = 1..M.
 
     Parameters
@@ -206,33 +238,10 @@ class PowerLawTask:
         return LinearGaussianTask(power_law_spectrum(self.b, self.M),
                                   power_law_spectrum((self.a - self.b) / 2.0, self.M), self.noise)
 
-    def as_linear(self) -> LinearGaussianTask:
-        """The same task as a :class:`LinearGaussianTask` (explicit arrays)."""
-        return self._linear
-
     @property
     def spectrum(self) -> np.ndarray:
-        """lambda_k = k^-b, shape (M,)."""
+        """lambda_k = k^-b, shape (M,); the target is w*_k = k^{-(a-b)/2}, its power k^-a."""
         return self._linear.spectrum
-
-    @property
-    def target(self) -> np.ndarray:
-        """w*_k = k^{-(a-b)/2}, shape (M,)."""
-        return self._linear.target
-
-    @property
-    def target_power(self) -> np.ndarray:
-        """lambda_k w*_k^2 = k^-a, shape (M,)."""
-        return self._linear.target_power
-
-    @property
-    def initial_loss(self) -> float:
-        """sum_{k<=M} k^-a."""
-        return self._linear.initial_loss
-
-    def infinite_width_loss(self, t) -> np.ndarray:
-        """sum_k k^-a exp(-2 k^-b t), the N = P = infinity gradient-flow test loss."""
-        return self._linear.infinite_width_loss(t)
 
     def ppxp_exponents(self) -> tuple[float, float]:
         """(alpha, beta) of Paquette et al. 2024: alpha = b/2, beta = (a - b)/2."""
