@@ -30,7 +30,13 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from scalinglab._validation import assign_fields, positive_int, real_number
+from scalinglab._validation import (
+    assign_fields,
+    check_memory,
+    positive_int,
+    real_array,
+    real_number,
+)
 
 
 def power_law_spectrum(exponent: float, M: int, *, scale: float = 1.0) -> np.ndarray:
@@ -47,6 +53,7 @@ def power_law_spectrum(exponent: float, M: int, *, scale: float = 1.0) -> np.nda
     """
     M = positive_int(M, "M")
     exponent = real_number(exponent, "exponent")
+    check_memory(16.0 * M, "the power-law spectrum (and its index array)", "M")
     k = np.arange(1, M + 1, dtype=np.float64)
     return scale * k ** (-exponent)
 
@@ -99,8 +106,10 @@ class LinearGaussianTask:
     noise: float = 0.0
 
     def __post_init__(self):
-        spectrum = np.ascontiguousarray(self.spectrum, dtype=np.float64)
-        target = np.ascontiguousarray(self.target, dtype=np.float64)
+        # real_array refuses complex (whose imaginary part numpy would drop), strings, ragged
+        # and object data with a message naming the argument.
+        spectrum = np.ascontiguousarray(real_array(self.spectrum, "spectrum"), dtype=np.float64)
+        target = np.ascontiguousarray(real_array(self.target, "target"), dtype=np.float64)
         if spectrum.ndim != 1 or spectrum.size == 0:
             raise ValueError(f"`spectrum`: expected a non-empty 1-D array, got shape {spectrum.shape}")
         if target.shape != spectrum.shape:
@@ -203,6 +212,8 @@ class PowerLawTask:
 
     @cached_property
     def _linear(self) -> LinearGaussianTask:
+        # Spectrum, target and the temporaries of building them: about four arrays of M doubles.
+        check_memory(32.0 * self.M, "the task's spectrum and target arrays", "M")
         return LinearGaussianTask(power_law_spectrum(self.b, self.M),
                                   power_law_spectrum((self.a - self.b) / 2.0, self.M), self.noise)
 

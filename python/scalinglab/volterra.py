@@ -74,10 +74,13 @@ from scalinglab._native import core
 from scalinglab._progress import progress_reporter
 from scalinglab._rng import seed_from_rng
 from scalinglab._validation import (
+    as_matrix,
     as_vector,
     assign_fields,
+    check_memory,
     n_threads_arg,
     positive_int,
+    real_array,
     real_number,
 )
 from scalinglab._validation import steps as as_steps
@@ -350,6 +353,12 @@ def _spectrum_from_dict(values: dict, d: int, kind: str) -> VolterraSpectrum:
                             float(values["limit_level"]), int(d), kind)
 
 
+def _check_spectrum_memory(d: int, name: str) -> None:
+    """The d x d matrix K = W^T D W, its eigenvectors and the syevd workspace (~2 d^2)."""
+    check_memory(8.0 * 4.0 * float(d) ** 2, "the d x d matrix W^T D W and its eigendecomposition",
+                 name)
+
+
 def exact_volterra_spectrum(data_spectrum, target, *, projection=None, d: int | None = None,
                             rng=None, target_is_variance: bool = False,
                             n_threads: int = 0) -> VolterraSpectrum:
@@ -381,16 +390,19 @@ def exact_volterra_spectrum(data_spectrum, target, *, projection=None, d: int | 
         raise ValueError("`target`: prior variances must be >= 0")
     threads = n_threads_arg(n_threads)
     if projection is not None:
-        W = np.ascontiguousarray(projection, dtype=np.float64)
+        W = np.asarray(real_array(projection, "projection"))
         if W.ndim != 2 or W.shape[0] != lam.size:
             raise ValueError(f"`projection`: expected shape (v, d) = ({lam.size}, d), got {W.shape}")
+        W = as_matrix(W, "projection")  # finite (NaN would reach LAPACK's syevd), float64
         if d is not None and W.shape[1] != d:
             raise ValueError(f"`d`: {d} does not match the projection's {W.shape[1]} columns")
+        _check_spectrum_memory(W.shape[1], "projection")
         values = core.volterra_exact_spectrum(W, lam, target, bool(target_is_variance), threads)
         return _spectrum_from_dict(values, W.shape[1], "exact")
     if d is None:
         raise TypeError("`d`: required when no projection is given")
     d = positive_int(d, "d")
+    _check_spectrum_memory(d, "d")
     values = core.volterra_exact_spectrum_seeded(seed_from_rng(rng), int(core.streams.PROJECTION),
                                                  d, lam, target, bool(target_is_variance), threads)
     return _spectrum_from_dict(values, d, "exact")
@@ -573,9 +585,10 @@ def sgd_risk_curve(task, N: int, steps, *, optimizer=None, method: str | None = 
     if spectrum == "exact":
         W = None
         if projection is not None:
-            A = np.asarray(projection, dtype=np.float64)
+            A = np.asarray(real_array(projection, "projection"))
             if A.shape != (N, linear.M):
                 raise ValueError(f"`projection`: expected shape (N, M) = ({N}, {linear.M}), got {A.shape}")
+            A = as_matrix(A, "projection")  # finite: NaN would reach LAPACK's syevd
             W = np.ascontiguousarray(A.T) / math.sqrt(N)
         measures = exact_volterra_spectrum(linear.spectrum, linear.target, projection=W, d=N,
                                            rng=rng, n_threads=n_threads)
