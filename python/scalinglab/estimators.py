@@ -66,6 +66,10 @@ class RandomFeatureRidge:
         ``"auto"``: primal (N x N system) when N < P, dual (P x P) otherwise.
     n_threads : int
         Threads for feature generation and BLAS/LAPACK (0 = all cores).
+    random_state : None, int, numpy.random.Generator or numpy.random.RandomState
+        scikit-learn's name for the randomness, used only when ``rng`` is None (so that
+        ``GridSearchCV(..., random_state=0)``-style code and scikit-learn's ``set_random_state``
+        make the estimator deterministic).
 
     Attributes
     ----------
@@ -88,10 +92,11 @@ class RandomFeatureRidge:
     """
 
     _estimator_type = "regressor"  # scikit-learn < 1.6 reads this attribute
-    _PARAMETERS = ("n_features", "activation", "ridge", "rng", "dtype", "solver", "n_threads")
+    _PARAMETERS = ("n_features", "activation", "ridge", "rng", "dtype", "solver", "n_threads",
+                   "random_state")
 
     def __init__(self, n_features=1024, activation="relu", ridge=1e-3, rng=None,
-                 dtype="float64", solver="auto", n_threads=0):
+                 dtype="float64", solver="auto", n_threads=0, random_state=None):
         # Stored unchanged and validated in fit (scikit-learn's convention, needed by clone).
         self.n_features = n_features
         self.activation = activation
@@ -100,6 +105,7 @@ class RandomFeatureRidge:
         self.dtype = dtype
         self.solver = solver
         self.n_threads = n_threads
+        self.random_state = random_state
 
     # ---- scikit-learn protocol -----------------------------------------------------------------
 
@@ -126,7 +132,7 @@ class RandomFeatureRidge:
             target_tags=TargetTags(required=True, multi_output=True, single_output=True),
             regressor_tags=RegressorTags(),
             input_tags=InputTags(),
-            non_deterministic=self.rng is None,
+            non_deterministic=self._rng_argument() is None,
         )
 
     def __repr__(self) -> str:
@@ -207,7 +213,8 @@ class RandomFeatureRidge:
             check_memory(2.0 * n_features**2 * itemsize,
                          "the N x N normal equations and their Cholesky factor (primal ridge)",
                          "n_features")
-        features = RandomFeatures(d, n_features, self.activation, rng=self.rng, dtype=dtype)
+        features = RandomFeatures(d, n_features, self.activation, rng=self._rng_argument(),
+                                  dtype=dtype)
 
         # Weighted ridge = unweighted ridge on rows scaled by sqrt(c) with the shift P ridge
         # replaced by (sum c) ridge: the core's shift is P ridge', so ridge' = ridge sum(c) / P.
@@ -257,6 +264,17 @@ class RandomFeatureRidge:
             del self.feature_names_in_
         self._fit_dtype = dtype
         return self
+
+    def _rng_argument(self):
+        """``rng``, or scikit-learn's ``random_state`` when ``rng`` is None."""
+        if self.rng is not None:
+            return self.rng
+        state = self.random_state
+        if state is not None and type(state).__name__ == "RandomState":
+            # A legacy numpy RandomState (what sklearn.utils.check_random_state returns): one
+            # draw of it seeds the features, so the RandomState is advanced by each fit.
+            return int(state.randint(0, 2**63 - 1, dtype=np.int64))
+        return state
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "coef_")
@@ -370,10 +388,11 @@ def _sample_weight(sample_weight, n_samples: int):
     """Validated sample weights (finite, >= 0, positive sum) as float64, or None for uniform."""
     if sample_weight is None:
         return None
-    if np.ndim(sample_weight) == 0:
-        value = real_number(sample_weight, "sample_weight", minimum=0.0, strict=True)
+    array = real_array(sample_weight, "sample_weight")
+    if array.ndim == 0:
+        value = real_number(float(array), "sample_weight", minimum=0.0, strict=True)
         return np.full(n_samples, value)
-    weights = as_vector(sample_weight, "sample_weight", length=n_samples)
+    weights = as_vector(array, "sample_weight", length=n_samples)
     if (weights < 0).any():
         raise ValueError("`sample_weight`: weights must be >= 0")
     if not weights.sum() > 0:
