@@ -69,7 +69,7 @@ def namespace() -> dict:
     ns = dict(np=np, pd=pd, sl=sl, X=X, y=y, X2=X2, y2=y2, S=S, rf=rf, K=K, Kt=Kt, task=task)
     ns["M"] = {**matrix_variants(np, pd, X, "X"), **matrix_variants(np, pd, S, "S"),
                **matrix_variants(np, pd, K, "K")}
-    ns["V"] = vector_variants(np, pd, y)
+    ns["V"] = {**vector_variants(np, pd, y, "y"), **vector_variants(np, pd, np.abs(y) + 0.5, "p")}
     ns["clean"] = lambda a: np.ascontiguousarray(np.asarray(a, dtype=np.float64))
     return ns
 
@@ -105,7 +105,7 @@ def matrix_variants(np, pd, A, prefix):
     return {f"{prefix}:{k}": v for k, v in out.items()}
 
 
-def vector_variants(np, pd, v):
+def vector_variants(np, pd, v, prefix):
     out = {}
     for kind, value in {"nan": np.nan, "inf": np.inf}.items():
         bad = v.copy()
@@ -118,7 +118,7 @@ def vector_variants(np, pd, v):
         "series": pd.Series(v), "none": None, "string": "abc", "empty": np.zeros(0),
         "scalar": 1.0,
     })
-    return {f"y:{k}": val for k, val in out.items()}
+    return {f"{prefix}:{k}": val for k, val in out.items()}
 
 
 def _flatten(result, np):
@@ -314,9 +314,10 @@ def _matrix_cases(name, template, prefix="X", reference_kinds=VALID_MATRIX, time
     return cases
 
 
-def _vector_cases(name, template):
-    return [Case(name, template.format(v=f"V['y:{kind}']"),
-                 template.format(v=f"clean(V['y:{kind}'])") if kind in VALID_VECTOR else None)
+def _vector_cases(name, template, prefix="y"):
+    """One case per vector variant (prefix "p": a positive vector, for spectra and weights)."""
+    return [Case(name, template.format(v=f"V['{prefix}:{kind}']"),
+                 template.format(v=f"clean(V['{prefix}:{kind}'])") if kind in VALID_VECTOR else None)
             for kind in VECTOR_KINDS]
 
 
@@ -334,7 +335,7 @@ def _size_cases(name, template, valid=("np.int64(3)", "3.0")):
 def all_cases() -> list[Case]:
     c: list[Case] = []
     # ---- tasks
-    c += _vector_cases("LinearGaussianTask", "sl.LinearGaussianTask(np.abs({v}) + 0.5 if isinstance({v}, np.ndarray) and {v}.dtype.kind in 'fiu' else {v}, np.ones(20)).initial_loss")
+    c += _vector_cases("LinearGaussianTask", "sl.LinearGaussianTask({v}, np.ones(20)).initial_loss", prefix="p")
     c += _vector_cases("LinearGaussianTask", "sl.LinearGaussianTask(np.ones(20), {v}).initial_loss")
     c += [Case("LinearGaussianTask", "sl.LinearGaussianTask(np.ones(3), np.ones(3), noise=-1)"),
           Case("LinearGaussianTask", "sl.LinearGaussianTask(-np.ones(3), np.ones(3))"),
@@ -408,8 +409,8 @@ def all_cases() -> list[Case]:
     c += _vector_cases("RandomFeatureRidge", f"{fit}.fit(X, {{v}}).coef_")
     c += _matrix_cases("RandomFeatureRidge", f"{fit}.fit(X, y).predict({{A}})")
     c += _vector_cases("RandomFeatureRidge", f"{fit}.fit(X, y).score(X, {{v}})")
-    c += _vector_cases("RandomFeatureRidge", f"{fit}.fit(X, y).score(X, y, sample_weight=np.abs({{v}}) if isinstance({{v}}, np.ndarray) and {{v}}.dtype.kind == 'f' else {{v}})")
-    c += _vector_cases("RandomFeatureRidge", f"{fit}.fit(X, y, sample_weight=np.abs({{v}}) if isinstance({{v}}, np.ndarray) and {{v}}.dtype.kind == 'f' else {{v}}).coef_")
+    c += _vector_cases("RandomFeatureRidge", f"{fit}.fit(X, y).score(X, y, sample_weight={{v}})", prefix="p")
+    c += _vector_cases("RandomFeatureRidge", f"{fit}.fit(X, y, sample_weight={{v}}).coef_", prefix="p")
     c += [Case("RandomFeatureRidge", f"sl.RandomFeatureRidge({s}, rng=0).fit(X, y).coef_",
                "sl.RandomFeatureRidge(3, rng=0).fit(X, y).coef_" if s in ("np.int64(3)", "3.0") else None) for s in SIZES]
     c += [Case("RandomFeatureRidge", f"sl.RandomFeatureRidge(16, ridge={r}, rng=0).fit(X, y).coef_") for r in RIDGES]
@@ -442,7 +443,7 @@ def all_cases() -> list[Case]:
     c += [Case("ridge_path", f"sl.ridge_path(K, y, {r})") for r in ("[-1.0]", "[]", "[float('nan')]", "'a'", "None", "1e-2", "[1e308]", "[[1e-3]]")]
     c += _matrix_cases("ridge_path", "sl.ridge_path(K, y, [1e-2], gram_test={A}, y_test=y2)", prefix="K")
     c += _threads_cases("ridge_path", "sl.ridge_path(K, y, [1e-3, 1e-1], n_threads={n})")
-    c += _vector_cases("spectrum_exponent", "sl.spectrum_exponent(np.abs({v}) + 1 if isinstance({v}, np.ndarray) and {v}.dtype.kind in 'fiu' and {v}.size else {v})")
+    c += _vector_cases("spectrum_exponent", "sl.spectrum_exponent({v})", prefix="p")
     c += [Case("spectrum_exponent", e, r) for e, r in (
         ("sl.spectrum_exponent(np.arange(1, 101.0) ** -1.5, k_min=50, k_max=10)", None),
         ("sl.spectrum_exponent(np.arange(1, 101.0) ** -1.5, k_min=0)", None),
@@ -453,7 +454,7 @@ def all_cases() -> list[Case]:
         ("sl.spectrum_exponent(np.arange(1, 101.0) ** -1.5, k_min=2.0, k_max=50.0)",
          "sl.spectrum_exponent(np.arange(1, 101.0) ** -1.5, k_min=2, k_max=50)"))]
     # ---- fits
-    c += _vector_cases("fit_power_law", "sl.fit_power_law(np.arange(1.0, 21.0), np.abs({v}) + 1 if isinstance({v}, np.ndarray) and {v}.dtype.kind in 'fiu' and {v}.size == 20 else {v})")
+    c += _vector_cases("fit_power_law", "sl.fit_power_law(np.arange(1.0, 21.0), {v})", prefix="p")
     c += [Case("fit_power_law", e) for e in (
         "sl.fit_power_law([1, 2, 3, 4], np.array([1, 2, 3, 4]) + 1j)", "sl.fit_power_law([1, 2], [1, 2])",
         "sl.fit_power_law([-1, 2, 3, 4], [1, 2, 3, 4])", "sl.fit_power_law([1, 2, 3, 4], [1, 2, 3, 4], sigma=[1, 2])",

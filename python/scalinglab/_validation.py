@@ -119,6 +119,9 @@ def as_vector(y, name: str, dtype=np.float64, length: int | None = None) -> np.n
     return array
 
 
+_MAX_INDEX = 2**63 - 1
+
+
 def positive_int(value, name: str, minimum: int = 1) -> int:
     """Check an integer count (``n_features``, ``N``, ...) is an int >= ``minimum``."""
     if isinstance(value, np.ndarray) and value.ndim == 0:
@@ -133,6 +136,8 @@ def positive_int(value, name: str, minimum: int = 1) -> int:
     value = int(value)
     if value < minimum:
         raise ValueError(f"`{name}`: must be >= {minimum}, got {value}")
+    if value > _MAX_INDEX:
+        raise ValueError(f"`{name}`: must be < 2**63 (a 64-bit index in the core), got {value}")
     return value
 
 
@@ -226,7 +231,7 @@ def times(t, name: str = "t", *, integer: bool = False, integer_reason: str | No
     ``integer_reason`` completes the message for non-integer times (default "GD and SGD count
     steps").
     """
-    array = np.atleast_1d(np.asarray(t, dtype=np.float64))
+    array = np.atleast_1d(real_array(t, name).astype(np.float64))
     if array.ndim != 1 or array.size == 0:
         raise ValueError(f"`{name}`: expected a scalar or a non-empty 1-D array of times, got shape {array.shape}")
     if not np.isfinite(array).all() or (array < 0).any():

@@ -282,8 +282,8 @@ class RandomFeatureRidge:
     def _check_fitted(self):
         if not hasattr(self, "coef_"):
             raise _not_fitted_error()(
-                "This RandomFeatureRidge instance is not fitted yet: call fit before predict or "
-                "score"
+                "This RandomFeatureRidge instance is not fitted yet: call `fit` before "
+                "`predict` or `score`"
             )
 
     def _check_feature_names(self, X) -> None:

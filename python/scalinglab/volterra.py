@@ -78,6 +78,7 @@ from scalinglab._validation import (
     as_vector,
     assign_fields,
     check_memory,
+    finite_result,
     n_threads_arg,
     positive_int,
     real_array,
@@ -303,13 +304,20 @@ class VolterraSpectrum:
         with progress_reporter(progress, 1.0, desc="Volterra risk",
                                long=self.eigenvalues.size * iterations > _AUTO_PROGRESS_WORK) as bar:
             progress = bar.stage(1.0)
-            return core.volterra_risk_curve(
+            risk = core.volterra_risk_curve(
                 *self._arrays(), np.asarray(schedule.starts, dtype=np.int64),
                 np.asarray(schedule.learning_rates, dtype=np.float64),
                 positive_int(batch_size, "batch_size"), real_number(noise, "noise", minimum=0.0),
                 steps, block_fraction=block_fraction,
                 exact_steps=exact_steps,
                 n_threads=n_threads_arg(n_threads), progress=progress)
+        # The risk of a divergent rate grows geometrically and overflows: refuse, do not return inf.
+        return finite_result(
+            risk, "learning_rate",
+            "SGD diverges at this learning rate (the expected risk overflowed to inf/NaN); the "
+            "Volterra kernel norm must stay below 1 (see VolterraSpectrum.kernel_norm): use a "
+            "smaller learning_rate",
+        )
 
     def volterra_functions(self, n_steps: int, *, learning_rate: float, batch_size: int = 1,
                            n_threads: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -479,7 +487,10 @@ def resolvent_m(z, data_spectrum, d: int, *, n_threads: int = 0) -> np.ndarray:
     complex ndarray of z's shape.
     """
     lam = as_vector(data_spectrum, "data_spectrum")
-    z_array = np.asarray(z, dtype=np.complex128)
+    z_array = np.asarray(z)
+    if z_array.dtype == object or not np.issubdtype(z_array.dtype, np.number):
+        raise TypeError(f"`z`: expected real or complex numbers, got dtype {z_array.dtype}")
+    z_array = z_array.astype(np.complex128)
     flat = np.ascontiguousarray(z_array.reshape(-1))
     if not np.all(np.isfinite(flat)):
         raise ValueError("`z`: contains NaN or infinity")
