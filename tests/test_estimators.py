@@ -108,7 +108,7 @@ def test_get_set_params():
     model = RandomFeatureRidge(n_features=10)
     params = model.get_params()
     assert params == dict(n_features=10, activation="relu", ridge=1e-3, rng=None,
-                          dtype="float64", solver="auto", n_threads=0)
+                          dtype="float64", solver="auto", n_threads=0, random_state=None)
     assert model.set_params(ridge=0.5, n_features=20) is model
     assert model.ridge == 0.5 and model.n_features == 20
     with pytest.raises(ValueError, match="`alpha`"):

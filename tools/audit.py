@@ -165,6 +165,8 @@ def classify(expr: str, ref: str | None, ns: dict) -> dict:
             message = f"{type(error).__name__}: {error}"
             named = bool(NAMED.search(str(error))) or isinstance(error, sl.LinAlgError)
             return {"good": named, "kind": "error" if named else "unnamed error", "detail": message[:300]}
+        except OSError as error:  # a missing or unreadable file (load_runs_csv): the OS's own error
+            return {"good": error.filename is not None, "kind": "file error", "detail": str(error)[:300]}
         except Exception as error:  # noqa: BLE001 - any other type is a defect of the library
             return {"good": False, "kind": "unexpected exception",
                     "detail": f"{type(error).__name__}: {error}"[:300]}

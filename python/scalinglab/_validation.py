@@ -62,6 +62,11 @@ def real_array(X, name: str) -> np.ndarray:
     return array
 
 
+def real_floats(values, name: str) -> np.ndarray:
+    """``np.asarray(values, dtype=float)`` with the refusals of :func:`real_array` (any shape)."""
+    return real_array(values, name).astype(np.float64)
+
+
 def as_matrix(X, name: str, dtype=np.float64, n_cols: int | None = None,
               min_cols: int = 1) -> np.ndarray:
     """Return ``X`` as a finite, C-contiguous 2-D array of ``dtype`` (copying only if needed).
@@ -239,6 +244,8 @@ def times(t, name: str = "t", *, integer: bool = False, integer_reason: str | No
     if integer and not np.all(array == np.round(array)):
         reason = integer_reason or "GD and SGD count steps"
         raise ValueError(f"`{name}`: {reason}, so times must be whole numbers")
+    if integer and array.max() >= 2.0**63:
+        raise ValueError(f"`{name}`: step counts must be < 2**63, got {array.max():g}")
     return np.ascontiguousarray(array)
 
 

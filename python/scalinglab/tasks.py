@@ -24,9 +24,12 @@ Exponent dictionary (see :meth:`PowerLawTask.ppxp_exponents`):
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Protocol, runtime_checkable
+
+import math
 
 import numpy as np
 
@@ -209,6 +212,15 @@ class PowerLawTask:
         assign_fields(self, a=real_number(self.a, "a", minimum=1.0, strict=True),
                       b=real_number(self.b, "b", minimum=1.0), M=positive_int(self.M, "M"),
                       noise=real_number(self.noise, "noise", minimum=0.0))
+        # The explicit arrays k^-b and w*_k^2 = k^(b-a) must be normal float64 numbers up to k = M
+        # (b = 116 at M = 506 made w*^2 overflow and the initial loss inf).
+        decades = math.log10(self.M)
+        if self.b * decades > 300 or abs(self.a - self.b) * decades > 300:
+            raise ValueError(
+                f"`b`: the spectrum k^-b and the target weights k^((b-a)/2) leave the float64 range "
+                f"for k up to M = {self.M} (need b log10 M <= 300 and |a - b| log10 M <= 300, got "
+                f"{self.b * decades:.4g} and {abs(self.a - self.b) * decades:.4g})"
+            )
 
     @cached_property
     def _linear(self) -> LinearGaussianTask:

@@ -608,9 +608,15 @@ def ridge_test_error(task, N, P, ridge, *, ensemble=1):
     float or numpy.ndarray
         Test error with the broadcast shape of (N, P, ridge); a float when all are scalars.
     """
-    n_arr, p_arr, r_arr = np.broadcast_arrays(*(
-        real_array(value, name).astype(np.float64)
-        for value, name in ((N, "N"), (P, "P"), (ridge, "ridge"))))
+    arrays = [real_array(value, name).astype(np.float64)
+              for value, name in ((N, "N"), (P, "P"), (ridge, "ridge"))]
+    try:
+        n_arr, p_arr, r_arr = np.broadcast_arrays(*arrays)
+    except ValueError:
+        raise ValueError(
+            f"`ridge`: N, P and ridge must broadcast together, got shapes "
+            f"{', '.join(str(a.shape) for a in arrays)}"
+        ) from None
     shape = n_arr.shape
     for values, name in ((n_arr, "N"), (p_arr, "P")):
         for value in values.ravel():
