@@ -1254,9 +1254,6 @@ def simulated_training_curves(task=None, N=None, t=None, *, irreducible: float =
     from scalinglab.theory import learning_curve_theory
 
     task = PowerLawTask(a=2.0, b=1.5, M=4000) if task is None else task
-    if not isinstance(task, PowerLawTask):
-        raise TypeError(f"`task`: expected a PowerLawTask (its exponents a, b give the closed-form "
-                        f"answers), got {type(task).__name__}")
     N = np.unique(np.round(np.geomspace(64, 4096, 13)).astype(int)) if N is None else N
     t = np.geomspace(1e2, 1e6, 25) if t is None else real_floats(t, "t")
     irreducible = real_number(irreducible, "irreducible", minimum=0.0)
@@ -1311,6 +1308,10 @@ def fitter_calibration(task=None, *, n_datasets: int = 20, noise: float = 0.01,
     from scalinglab.theory import bottleneck_exponents, learning_curve_theory
 
     task = PowerLawTask(a=2.0, b=1.5, M=4000) if task is None else task
+    known = ("parametric", "isoflop", "envelope")
+    if isinstance(approaches, str) or not approaches or any(a not in known for a in approaches):
+        raise ValueError(f"`approaches`: expected a non-empty sequence of {', '.join(known)}, "
+                         f"got {approaches!r}")
     if not isinstance(task, PowerLawTask):
         raise TypeError(f"`task`: expected a PowerLawTask (its exponents a, b give the closed-form "
                         f"answers), got {type(task).__name__}")
