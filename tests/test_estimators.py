@@ -139,7 +139,8 @@ def test_bad_input_raises_named_errors(rng):
         RandomFeatureRidge(n_features=10).fit(X, y[:-1])
     with pytest.raises(ValueError, match="`X`"):
         RandomFeatureRidge(n_features=10).fit(X[:, 0], y)
-    with pytest.raises(TypeError, match="`X`"):
+    # ValueError, not TypeError: scikit-learn's check_complex_data requires it.
+    with pytest.raises(ValueError, match="`X`: Complex data not supported"):
         RandomFeatureRidge(n_features=10).fit(X.astype(complex), y)
     model = RandomFeatureRidge(n_features=10, rng=0)
     with pytest.raises(RuntimeError, match="fit"):
