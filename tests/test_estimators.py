@@ -143,7 +143,8 @@ def test_bad_input_raises_named_errors(rng):
     with pytest.raises(ValueError, match="`X`: Complex data not supported"):
         RandomFeatureRidge(n_features=10).fit(X.astype(complex), y)
     model = RandomFeatureRidge(n_features=10, rng=0)
-    with pytest.raises(RuntimeError, match="fit"):
+    # scikit-learn's NotFittedError (a ValueError and AttributeError) when it is loaded.
+    with pytest.raises(ValueError, match="not fitted yet: call `fit`"):
         model.predict(X)
     model.fit(X, y)
     with pytest.raises(ValueError, match="`X`"):
