@@ -42,7 +42,7 @@ def worker(threads: int) -> None:
 
     import scalinglab as sl
     from scalinglab import _build_config
-    from scalinglab._native import core
+    from scalinglab._native import _core
 
     X = np.random.default_rng(0).standard_normal((1000, 784))
     times = {}
@@ -53,7 +53,7 @@ def worker(threads: int) -> None:
         times[f"gram-relu-{dtype}"] = time.perf_counter() - start
     for single in (False, True):
         start = time.perf_counter()
-        core.normal(7, 1, 0, 20_000_000, single)
+        _core.random.normal(7, 1, 0, 20_000_000, single)
         times[f"normal-fill-{'float32' if single else 'float64'}"] = time.perf_counter() - start
     print(json.dumps({"arch": _build_config.ARCH_FLAGS, "times": times}))
 

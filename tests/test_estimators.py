@@ -108,7 +108,7 @@ def test_get_set_params():
     model = RandomFeatureRidge(n_features=10)
     params = model.get_params()
     assert params == dict(n_features=10, activation="relu", ridge=1e-3, rng=None,
-                          dtype="float64", solver="auto", n_threads=0)
+                          dtype="float64", solver="auto", n_threads=0, random_state=None)
     assert model.set_params(ridge=0.5, n_features=20) is model
     assert model.ridge == 0.5 and model.n_features == 20
     with pytest.raises(ValueError, match="`alpha`"):
@@ -139,10 +139,12 @@ def test_bad_input_raises_named_errors(rng):
         RandomFeatureRidge(n_features=10).fit(X, y[:-1])
     with pytest.raises(ValueError, match="`X`"):
         RandomFeatureRidge(n_features=10).fit(X[:, 0], y)
-    with pytest.raises(TypeError, match="`X`"):
+    # ValueError, not TypeError: scikit-learn's check_complex_data requires it.
+    with pytest.raises(ValueError, match="`X`: Complex data not supported"):
         RandomFeatureRidge(n_features=10).fit(X.astype(complex), y)
     model = RandomFeatureRidge(n_features=10, rng=0)
-    with pytest.raises(RuntimeError, match="fit"):
+    # scikit-learn's NotFittedError (a ValueError and AttributeError) when it is loaded.
+    with pytest.raises(ValueError, match="not fitted yet: call `fit`"):
         model.predict(X)
     model.fit(X, y)
     with pytest.raises(ValueError, match="`X`"):

@@ -268,7 +268,7 @@ def test_unknown_activation_lists_the_valid_ones():
         (np.zeros((2, 4)), ValueError),  # wrong d
         (np.zeros((0, 3)), ValueError),
         (np.array([["a", "b", "c"]]), TypeError),
-        (np.zeros((2, 3), dtype=complex), TypeError),
+        (np.zeros((2, 3), dtype=complex), ValueError),  # "Complex data not supported"
     ],
 )
 def test_bad_X_is_refused_before_work(X, error):

@@ -230,6 +230,9 @@ RowMatrix<double> dot_product_kernel(ConstRowRef<double> X, ConstRowRef<double> 
   require(X.cols() == Y.cols(), "Y",
           "expected " + std::to_string(X.cols()) + " columns (those of X), got " +
               std::to_string(Y.cols()));
+  // BLAS refuses k = 0 (DSYRK "parameter 7 had an illegal value") and leaves K uninitialised.
+  require(X.cols() >= 1, "X", "expected at least one column, got shape (" +
+                                  std::to_string(X.rows()) + ", 0)");
   const Index n = X.rows(), m = Y.rows();
   const bool same = X.data() == Y.data() && n == m && X.outerStride() == Y.outerStride();
   const int threads = resolve_threads(n_threads);
@@ -256,7 +259,8 @@ RowMatrix<double> dot_product_kernel(ConstRowRef<double> X, ConstRowRef<double> 
 }
 
 double arccos_value(int degree, double qx, double qy, double c) {
-  const double norms = std::sqrt(qx * qy);
+  // sqrt(qx) sqrt(qy), not sqrt(qx qy): the product overflows for |x| |y| > 1e154.
+  const double norms = std::sqrt(qx) * std::sqrt(qy);
   if (norms == 0.0) return 0.0;  // Theta(0) = 0: a zero input has zero features
   const double cosine = std::clamp(c / norms, -1.0, 1.0);
   const double theta = std::acos(cosine);
@@ -273,7 +277,9 @@ double arccos_value(int degree, double qx, double qy, double c) {
 }
 
 double arcsin_value(double qx, double qy, double c) {
-  const double ratio = std::clamp(2 * c / std::sqrt((1 + 2 * qx) * (1 + 2 * qy)), -1.0, 1.0);
+  // Two square roots, not the root of the product, which overflows for |x| |y| > 1e154 (the
+  // diagonal then came out 0). A non-finite Gram entry stays NaN: the caller refuses it.
+  const double ratio = std::clamp(2 * c / (std::sqrt(1 + 2 * qx) * std::sqrt(1 + 2 * qy)), -1.0, 1.0);
   return (2 / kPi) * std::asin(ratio);
 }
 

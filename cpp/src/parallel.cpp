@@ -20,11 +20,15 @@ int resolve_threads(int n_threads) {
   if (n_threads < 0)
     throw std::invalid_argument("`n_threads`: must be >= 0 (0 = all cores), got " +
                                 std::to_string(n_threads));
-  if (n_threads == 0) {
-    // omp_get_num_procs honours the process's CPU affinity mask (cgroups, taskset).
-    return omp_get_num_procs();
-  }
-  return n_threads;
+  if (n_threads > kMaxThreads)
+    throw std::invalid_argument("`n_threads`: must be <= " + std::to_string(kMaxThreads) +
+                                " (0 = all cores), got " + std::to_string(n_threads));
+  // omp_get_num_procs honours the process's CPU affinity mask (cgroups, taskset). More threads
+  // than cores never speed up these compute-bound loops, and tens of thousands of threads make
+  // libgomp fail (or per-thread buffers exhaust memory), so requests are clamped to the cores.
+  const int cores = omp_get_num_procs() > 0 ? omp_get_num_procs() : 1;
+  if (n_threads == 0) return cores;
+  return n_threads < cores ? n_threads : cores;
 }
 
 void set_blas_threads(int n_threads) {

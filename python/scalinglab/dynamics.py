@@ -183,6 +183,9 @@ def learning_curve(
     threads = n_threads_arg(n_threads)
     base_key = seed_from_rng(rng)
     _check_simulation_memory(lin.M, Ns, Ps, E, wishart and not sgd, method)
+    # The result table: about 12 float64 columns (and their temporaries) per row.
+    check_memory(8.0 * 12 * len(labels) * len(Ns) * len(Ps) * times.size, "the result table",
+                 "seeds")
 
     n_points = len(Ns) * len(Ps)
     tests, trains = [], []
@@ -205,6 +208,7 @@ def learning_curve(
                 )
             if callback is not None:
                 callback(1.0)
+            _check_finite_losses((test, train), method, eta)
             tests.append(test)
             trains.append(train)
 
@@ -230,6 +234,27 @@ def learning_curve(
         with np.errstate(divide="ignore", invalid="ignore"):
             frame["epoch"] = np.where(np.isinf(frame["P"]), np.nan, frame["t"] * batch / frame["P"])
     return frame
+
+
+def _check_finite_losses(losses, method: str, eta) -> None:
+    """Refuse inf/NaN losses: a divergent step size (GD, SGD) or overflowing task values (GF).
+
+    The theory refuses an unstable rate up front; a simulation only knows after the fact,
+    because stability depends on the sampled matrices (eta < 2 / lambda_max of the empirical
+    Hessian for GD).
+    """
+    if all(np.isfinite(np.asarray(a)).all() for a in losses):
+        return
+    if method in ("gd", "sgd"):
+        raise ValueError(
+            f"`learning_rate`: {method.upper()} diverged with learning_rate = {eta:g} (the losses "
+            "overflowed to inf/NaN): the step size is above the stability limit "
+            "2 / lambda_max of the empirical loss Hessian; use a smaller learning_rate"
+        )
+    raise ValueError(
+        "`task`: the losses overflowed float64 (inf/NaN); the task's spectrum or target values are "
+        "too large (sum_k lambda_k w*_k^2 must be well below 1e308)"
+    )
 
 
 def _check_simulation_memory(M, Ns, Ps, E, wishart, method):
@@ -357,6 +382,7 @@ def kernel_learning_curve(
                 test, train = _core.dynamics.kernel_learning_curves(
                     K_train, K_test, y_train, y_test, Ps, times.tolist(), method, eta, threads,
                 )
+                _check_finite_losses((test, train), method, eta)
                 for j, p in enumerate(Ps):
                     rows.append(pd.DataFrame({
                         "seed": label, "N": width, "P": float(p), "t": times,
@@ -401,6 +427,33 @@ def _feature_grams(rf, N, X_train, X_test, n_threads) -> dict:
     }
 
 
+def _check_gram(K: np.ndarray, name: str) -> None:
+    """A precomputed train Gram must be symmetric positive semi-definite.
+
+    Symmetry to 1e-8 relative (the tolerance of :func:`scalinglab.eigh`); semi-definiteness by
+    a Cholesky factorisation of K + shift I with shift = 1e-10 P max|K| (P^3/3 flops, a sixth of
+    the eigendecomposition the engine does anyway), which fails iff an eigenvalue is below
+    -shift: rounding in a true Gram perturbs eigenvalues by about P eps max|K| << shift.
+    """
+    scale = float(np.abs(K).max())
+    asymmetry = float(np.abs(K - K.T).max())
+    if asymmetry > 1e-8 * scale:
+        raise ValueError(
+            f"`{name}`: expected a symmetric Gram matrix, but max|K - K^T| = {asymmetry:.3g} "
+            f"exceeds 1e-08 * max|K| = {1e-8 * scale:.3g}"
+        )
+    if scale == 0.0:
+        return
+    shift = 1e-10 * K.shape[0] * scale
+    try:
+        np.linalg.cholesky(K + shift * np.eye(K.shape[0]))
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            f"`{name}`: expected a positive semi-definite Gram matrix (a kernel's Gram has no "
+            f"negative eigenvalues), but K + {shift:.3g} I is not positive definite"
+        ) from None
+
+
 def _precomputed_grams(features, N, P, Q) -> dict:
     if isinstance(features, Mapping):
         items = {float(positive_int(n, "features")): pair for n, pair in features.items()}
@@ -421,8 +474,9 @@ def _precomputed_grams(features, N, P, Q) -> dict:
         K_train = as_matrix(K_train, "K_train")
         if K_train.shape != (P, P):
             raise ValueError(f"`K_train`: expected shape ({P}, {P}) (len(X_train) squared), got {K_train.shape}")
-        K_test = np.ascontiguousarray(K_test, dtype=np.float64)
+        K_test = as_matrix(K_test, "K_test")
         if K_test.shape != (Q, P):
             raise ValueError(f"`K_test`: expected shape ({Q}, {P}) (len(X_test), len(X_train)), got {K_test.shape}")
+        _check_gram(K_train, "K_train")
         out[n] = (K_train, K_test)
     return out

@@ -52,6 +52,7 @@ from scalinglab._validation import (
     as_dtype,
     as_matrix,
     check_memory,
+    finite_result,
     increasing_widths,
     n_threads_arg,
     positive_int,
@@ -212,6 +213,7 @@ class RandomFeatures:
     def phases(self, start=0, stop=None) -> np.ndarray:
         """Phases b_j in [0, 2 pi) for j in [start, stop), float64 (zeros unless ``fourier``)."""
         start, stop = self._range(start, stop)
+        check_memory(8.0 * (stop - start), "the phases", "stop")
         return self._map.phases(start, stop)
 
     def transform(self, X, start=0, stop=None, *, n_threads=0) -> np.ndarray:
@@ -237,7 +239,16 @@ class RandomFeatures:
         n_threads = n_threads_arg(n_threads)
         itemsize = np.dtype(self._dtype).itemsize
         check_memory(X.shape[0] * (stop - start) * itemsize, "the feature matrix", "stop")
-        return self._map.transform(X, start, stop, n_threads)
+        return self._finite(self._map.transform(X, start, stop, n_threads), "features")
+
+    def _finite(self, array, what: str):
+        """Refuse inf/NaN produced from finite inputs (float overflow), naming the cause."""
+        return finite_result(
+            array, "X",
+            f"the {what} overflowed {np.dtype(self._dtype).name} (inf or NaN entries): |w . x| / "
+            f"(lengthscale sqrt(d)) is too large for lengthscale = {self._lengthscale:g}; "
+            "rescale X, increase the lengthscale or use dtype='float64'",
+        )
 
     # ---- Gram matrices -------------------------------------------------------------------------
     def _checkpoints(self, checkpoints) -> list[int] | None:
@@ -310,6 +321,8 @@ class RandomFeatures:
             # The core streams (X_core, Z) -> Phi(Z) Phi(X_core)^T: Z holds the rows of K.
             self._check_gram_memory(Y.shape[0], X.shape[0], False, n_snapshots, "Y")
             widths, _, grams = self._stream(Y, X, False, marks, n_threads, progress)
+        for g in grams:
+            self._finite(g, "Gram")
         if marks is None:
             return grams[0]
         return dict(zip((int(w) for w in widths), grams))
@@ -338,6 +351,8 @@ class RandomFeatures:
         n_snapshots = 1 if marks is None else len(marks)
         self._check_gram_memory(X.shape[0], X_test.shape[0], True, n_snapshots, "X")
         widths, grams, crosses = self._stream(X, X_test, True, marks, n_threads, progress)
+        for g in (*grams, *crosses):
+            self._finite(g, "Gram")
         if marks is None:
             return grams[0], crosses[0]
         return {int(w): (g, c) for w, g, c in zip(widths, grams, crosses)}

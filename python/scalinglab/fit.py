@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from scalinglab._rng import as_generator
-from scalinglab._validation import positive_int, real_number
+from scalinglab._validation import positive_int, real_array, real_number
 
 __all__ = ["PowerLawFit", "fit_power_law"]
 
@@ -267,8 +267,8 @@ def fit_power_law(x, y, *, offset: bool = False, sigma=None, n_bootstrap: int = 
         Needs n >= 3 points without offset and n >= 4 with (one more than the parameters, so
         that the residual scale has at least one degree of freedom).
     """
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
+    x = np.asarray(real_array(x, "x"), dtype=float)
+    y = np.asarray(real_array(y, "y"), dtype=float)
     if x.ndim != 1:
         raise ValueError(f"`x`: expected a 1-D array, got shape {x.shape}")
     if y.shape != x.shape:
@@ -290,7 +290,11 @@ def fit_power_law(x, y, *, offset: bool = False, sigma=None, n_bootstrap: int = 
             raise ValueError("`y`: must be > 0 for the multiplicative (log) error model; "
                              "pass `sigma` for additive errors")
     else:
-        sigma = np.broadcast_to(np.asarray(sigma, dtype=float), x.shape).copy()
+        sigma = np.asarray(real_array(sigma, "sigma"), dtype=float)
+        try:
+            sigma = np.broadcast_to(sigma, x.shape).copy()
+        except ValueError:
+            raise ValueError(f"`sigma`: expected a scalar or shape {x.shape} like `x`, got {sigma.shape}") from None
         if not np.isfinite(sigma).all() or (sigma <= 0).any():
             raise ValueError("`sigma`: every value must be finite and > 0")
     n_bootstrap = positive_int(n_bootstrap, "n_bootstrap", minimum=0)

@@ -18,11 +18,13 @@ always lies between the outer two, so the refinement never leaves the bracket.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from scalinglab._validation import check_memory, real_number
 from scalinglab.fit import least_squares_line
 
 
@@ -112,9 +114,13 @@ def compute_optimal_frontier(table: pd.DataFrame, *, size: str = "N", compute: s
             raise ValueError(f"`table`: size {value:g} has two rows at the same compute")
         curves.append((log_c, log_l))
     if computes is None:
+        points_per_decade = real_number(points_per_decade, "points_per_decade", minimum=0.0,
+                                        strict=True)
         lo = np.log10(computes_all[keep].min())
         hi = np.log10(computes_all[keep].max())
-        computes = np.logspace(lo, hi, int(np.ceil(points_per_decade * (hi - lo))) + 1)
+        count = math.ceil(points_per_decade * (hi - lo)) + 1 if hi > lo else 1
+        check_memory(8.0 * 8.0 * count, "the frontier's compute grid", "points_per_decade")
+        computes = np.logspace(lo, hi, count)
     targets = np.atleast_1d(np.asarray(computes, dtype=np.float64))
     if targets.ndim != 1 or not np.isfinite(targets).all() or (targets <= 0).any():
         raise ValueError("`computes`: expected finite compute values > 0")

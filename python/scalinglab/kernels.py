@@ -36,7 +36,13 @@ import numpy as np
 
 from scalinglab._activations import ACTIVATIONS
 from scalinglab._native import _core
-from scalinglab._validation import as_matrix, check_memory, n_threads_arg, real_number
+from scalinglab._validation import (
+    as_matrix,
+    check_memory,
+    finite_result,
+    n_threads_arg,
+    real_number,
+)
 
 ANALYTIC_ACTIVATIONS = ("linear", "relu", "erf", "cos", "sin", "fourier")
 """Activations whose infinite-width kernel has a closed form."""
@@ -63,6 +69,13 @@ def _pair(X, Y):
     return X, Y
 
 
+def _finite(K: np.ndarray) -> np.ndarray:
+    return finite_result(
+        K, "X", "the kernel overflowed float64 (inf or NaN entries): the inputs are too large "
+        "(|x|^2 or x . y exceeds 1.8e308); rescale X"
+    )
+
+
 def linear_kernel(X, Y=None, *, n_threads=0) -> np.ndarray:
     """K = X Y^T, shape (n, m).
 
@@ -74,7 +87,7 @@ def linear_kernel(X, Y=None, *, n_threads=0) -> np.ndarray:
         BLAS threads (0 = all cores).
     """
     X, Y = _pair(X, Y)
-    return _core.kernels.linear_kernel(X, Y, n_threads_arg(n_threads))
+    return _finite(_core.kernels.linear_kernel(X, Y, n_threads_arg(n_threads)))
 
 
 def rbf_kernel(X, Y=None, *, lengthscale=1.0, n_threads=0) -> np.ndarray:
@@ -91,7 +104,7 @@ def rbf_kernel(X, Y=None, *, lengthscale=1.0, n_threads=0) -> np.ndarray:
     """
     lengthscale = real_number(lengthscale, "lengthscale", minimum=0.0, strict=True)
     X, Y = _pair(X, Y)
-    return _core.kernels.rbf_kernel(X, Y, lengthscale, n_threads_arg(n_threads))
+    return _finite(_core.kernels.rbf_kernel(X, Y, lengthscale, n_threads_arg(n_threads)))
 
 
 def arccos_kernel(X, Y=None, *, degree=1, n_threads=0) -> np.ndarray:
@@ -114,7 +127,7 @@ def arccos_kernel(X, Y=None, *, degree=1, n_threads=0) -> np.ndarray:
     if degree not in (0, 1, 2):
         raise ValueError(f"`degree`: must be 0, 1 or 2, got {degree}")
     X, Y = _pair(X, Y)
-    return _core.kernels.arccos_kernel(X, Y, int(degree), n_threads_arg(n_threads))
+    return _finite(_core.kernels.arccos_kernel(X, Y, int(degree), n_threads_arg(n_threads)))
 
 
 def arcsin_kernel(X, Y=None, *, n_threads=0) -> np.ndarray:
@@ -130,7 +143,7 @@ def arcsin_kernel(X, Y=None, *, n_threads=0) -> np.ndarray:
         Threads (0 = all cores).
     """
     X, Y = _pair(X, Y)
-    return _core.kernels.arcsin_kernel(X, Y, n_threads_arg(n_threads))
+    return _finite(_core.kernels.arcsin_kernel(X, Y, n_threads_arg(n_threads)))
 
 
 def infinite_width_kernel(activation, X, Y=None, *, lengthscale=1.0, n_threads=0) -> np.ndarray:
@@ -166,4 +179,4 @@ def infinite_width_kernel(activation, X, Y=None, *, lengthscale=1.0, n_threads=0
         )
     lengthscale = real_number(lengthscale, "lengthscale", minimum=0.0, strict=True)
     X, Y = _pair(X, Y)
-    return _core.kernels.infinite_width_kernel(activation, X, Y, lengthscale, n_threads_arg(n_threads))
+    return _finite(_core.kernels.infinite_width_kernel(activation, X, Y, lengthscale, n_threads_arg(n_threads)))

@@ -25,6 +25,32 @@ def _axes(ax):
     return plt.gca()
 
 
+def _curve_arrays(x, y):
+    """x, y as equal-length finite 1-D float arrays (validated before any figure is made)."""
+    from scalinglab._validation import as_vector
+
+    x = as_vector(x, "x")
+    y = as_vector(y, "y", length=x.size)
+    return x, y
+
+
+def _table(table, columns, name: str = "table"):
+    """A DataFrame that has ``columns`` (validated before any figure is made)."""
+    import pandas as pd
+
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"`{name}`: expected a pandas DataFrame, got {type(table).__name__}")
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ValueError(
+            f"`{name}`: missing column(s) {', '.join(map(repr, missing))}; got columns "
+            f"{list(table.columns)}"
+        )
+    if len(table) == 0:
+        raise ValueError(f"`{name}`: has no rows")
+    return table
+
+
 def plot_scaling_curve(x, y, *, fit=None, subtract_offset: bool = False, ax=None, label=None,
                        xlabel: str = "N", ylabel: str = "test error", **style):
     """Log-log plot of a measured curve y(x) and, optionally, its power-law fit.
@@ -49,9 +75,10 @@ def plot_scaling_curve(x, y, *, fit=None, subtract_offset: bool = False, ax=None
     -------
     matplotlib Axes
     """
+    x, y = _curve_arrays(x, y)
+    if fit is not None and not all(hasattr(fit, a) for a in ("exponent", "offset", "with_offset")):
+        raise TypeError(f"`fit`: expected a scalinglab.fit.PowerLawFit, got {type(fit).__name__}")
     ax = _axes(ax)
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
     offset = fit.offset if (fit is not None and subtract_offset) else 0.0
     shown = y - offset
     keep = shown > 0
@@ -89,8 +116,14 @@ def plot_spectrum(eigenvalues, *, fit=None, ax=None, label=None, **style):
     -------
     matplotlib Axes
     """
+    from scalinglab._validation import as_vector
+
+    values = np.sort(as_vector(eigenvalues, "eigenvalues"))[::-1]
+    if fit is not None and not all(hasattr(fit, a) for a in ("k_min", "k_max", "prefactor")):
+        raise TypeError(
+            f"`fit`: expected a scalinglab.spectra.SpectrumExponent, got {type(fit).__name__}"
+        )
     ax = _axes(ax)
-    values = np.sort(np.asarray(eigenvalues, dtype=float))[::-1]
     rank = np.arange(1, values.size + 1)
     keep = values > 0
     (line,) = ax.plot(rank[keep], values[keep], label=label, **style)
@@ -121,6 +154,7 @@ def plot_ridge_path(table, *, ax=None):
     -------
     matplotlib Axes
     """
+    _table(table, ("ridge", "train_loss"))
     ax = _axes(ax)
     ordered = table.sort_values("ridge")
     ax.plot(ordered["ridge"], ordered["train_loss"], marker="o", label="train")

@@ -42,6 +42,7 @@ the same :class:`ComputeOptimalAllocation`.
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -52,7 +53,7 @@ import pandas as pd
 
 from scalinglab._native import _core
 from scalinglab._rng import seed_from_rng
-from scalinglab._validation import n_threads_arg, positive_int, real_number
+from scalinglab._validation import n_threads_arg, positive_int, real_floats, real_number
 from scalinglab.frontier import compute_optimal_frontier, fit_frontier_exponents
 
 __all__ = [
@@ -152,21 +153,21 @@ def _theta_from_natural(form: str, values: Mapping[str, float], n_breaks: int) -
 
 def chinchilla_law(N, D, E, A, B, alpha, beta):
     """L = E + A N^-alpha + B D^-beta (Hoffmann et al. 2022, arXiv 2203.15556, eq. 2)."""
-    N, D = np.asarray(N, dtype=float), np.asarray(D, dtype=float)
+    N, D = real_floats(N, "N"), real_floats(D, "D")
     return E + A * N ** (-alpha) + B * D ** (-beta)
 
 
 def kaplan_law(N, D, N_c, D_c, alpha_N, alpha_D):
     """L = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D (Kaplan et al. 2020, arXiv 2001.08361,
     eq. 1.5); D = inf gives (N_c/N)^alpha_N and N = inf gives (D_c/D)^alpha_D."""
-    N, D = np.asarray(N, dtype=float), np.asarray(D, dtype=float)
+    N, D = real_floats(N, "N"), real_floats(D, "D")
     return ((N_c / N) ** (alpha_N / alpha_D) + D_c / D) ** alpha_D
 
 
 def bnsl_law(x, a, b, c0, breaks=()):
     """Broken neural scaling law y = a + b x^-c0 prod_i (1 + (x/d_i)^(1/f_i))^(-c_i f_i)
     (Caballero et al. 2022, arXiv 2210.14891, eq. 1). ``breaks``: sequence of (c_i, d_i, f_i)."""
-    x = np.asarray(x, dtype=float)
+    x = real_floats(x, "x")
     log_y = math.log(b) - c0 * np.log(x)
     for c, d, f in breaks:
         log_y = log_y - c * f * np.logaddexp(0.0, (np.log(x) - math.log(d)) / f)
@@ -184,7 +185,7 @@ def _column(frame: pd.DataFrame, names, what: str):
 
 
 def _positive(values, name: str) -> np.ndarray:
-    array = np.asarray(values, dtype=float).ravel()
+    array = real_floats(values, name).ravel()
     if not np.isfinite(array).all() or (array <= 0).any():
         raise ValueError(f"`{name}`: every value must be finite and > 0")
     return array
@@ -225,7 +226,7 @@ def _prepare(N, D, loss, C, weights, runs, drop_outliers, two_variable: bool,
     N = _positive(N, "N")
     if loss is None:
         raise ValueError("`loss`: required (an array, or a column of the DataFrame)")
-    loss = np.asarray(loss, dtype=float).ravel()
+    loss = real_floats(loss, "loss").ravel()
     if loss.shape != N.shape:
         raise ValueError(f"`loss`: expected shape {N.shape} like `N`, got {loss.shape}")
     if not np.isfinite(loss).all() or (loss <= 0).any():
@@ -241,7 +242,7 @@ def _prepare(N, D, loss, C, weights, runs, drop_outliers, two_variable: bool,
     else:
         D = None
     if weights is not None:
-        weights = np.asarray(weights, dtype=float).ravel()
+        weights = real_floats(weights, "weights").ravel()
         if weights.shape != N.shape or not np.isfinite(weights).all() or (weights < 0).any():
             raise ValueError("`weights`: expected finite values >= 0, one per point")
     if runs is not None:
@@ -490,17 +491,17 @@ class ComputeOptimalAllocation:
 
     def N_opt(self, C) -> np.ndarray:
         """Compute-optimal model size at budgets C (FLOPs or the simulator's units)."""
-        C = np.asarray(C, dtype=float)
+        C = real_floats(C, "C")
         return np.exp(self.log_prefactor + self.a * np.log(C))
 
     def D_opt(self, C) -> np.ndarray:
         """Compute-optimal data (tokens) at budgets C: C / (k N_opt)."""
-        C = np.asarray(C, dtype=float)
+        C = real_floats(C, "C")
         return C / (self.compute_factor * self.N_opt(C))
 
     def at(self, C) -> pd.DataFrame:
         """The allocation table (see ``table``) at budgets C."""
-        C = np.atleast_1d(np.asarray(C, dtype=float))
+        C = np.atleast_1d(real_floats(C, "C"))
         if C.ndim != 1 or not np.isfinite(C).all() or (C <= 0).any():
             raise ValueError("`C`: expected finite budgets > 0")
         n_opt = self.N_opt(C)
@@ -581,12 +582,12 @@ class ScalingLawFit:
         if self.form in _TWO_VARIABLE:
             if D is None:
                 raise ValueError("`D`: this form needs D")
-            N, D = np.broadcast_arrays(np.asarray(N, dtype=float), np.asarray(D, dtype=float))
+            N, D = np.broadcast_arrays(real_floats(N, "N"), real_floats(D, "D"))
             shape = N.shape
             pred, _ = _sf.log_prediction(_FORM_ID[self.form], 0, np.log(N).ravel(),
                                          np.log(D).ravel(), self.theta)
         else:
-            N = np.asarray(N, dtype=float)
+            N = real_floats(N, "N")
             shape = N.shape
             pred, _ = _sf.log_prediction(_FORM_ID[self.form], self.n_breaks, np.log(N).ravel(),
                                          None, self.theta)
@@ -618,7 +619,7 @@ class ScalingLawFit:
     def compute_optimal(self, C) -> ComputeOptimalAllocation:
         """N_opt(C), D_opt(C) minimising L-hat subject to C = k N D, with bootstrap intervals."""
         self._chinchilla_only("compute_optimal")
-        C = np.atleast_1d(np.asarray(C, dtype=float))
+        C = np.atleast_1d(real_floats(C, "C"))
         a, log_prefactor = _allocation(self.params["E"], self.params["A"], self.params["B"],
                                        self.params["alpha"], self.params["beta"],
                                        self.compute_factor)
@@ -1205,6 +1206,8 @@ def load_runs_csv(path, **read_csv_kwargs) -> pd.DataFrame:
     pandas.DataFrame
         With the canonical column names N, loss, D / tokens / C, run, weight.
     """
+    if not (isinstance(path, (str, os.PathLike)) or hasattr(path, "read")):
+        raise TypeError(f"`path`: expected a file path or a readable file object, got {path!r}")
     frame = pd.read_csv(path, **read_csv_kwargs)
     canonical = {"n": "N", "loss": "loss", "d": "D", "tokens": "tokens", "c": "C",
                  "compute": "C", "flops": "C", "run": "run", "run_id": "run", "weight": "weight"}
@@ -1252,7 +1255,7 @@ def simulated_training_curves(task=None, N=None, t=None, *, irreducible: float =
 
     task = PowerLawTask(a=2.0, b=1.5, M=4000) if task is None else task
     N = np.unique(np.round(np.geomspace(64, 4096, 13)).astype(int)) if N is None else N
-    t = np.geomspace(1e2, 1e6, 25) if t is None else np.asarray(t, dtype=float)
+    t = np.geomspace(1e2, 1e6, 25) if t is None else real_floats(t, "t")
     irreducible = real_number(irreducible, "irreducible", minimum=0.0)
     curves = learning_curve_theory(task, list(np.atleast_1d(N)), np.inf, t, truncation="extend",
                                    n_threads=n_threads)
@@ -1305,6 +1308,13 @@ def fitter_calibration(task=None, *, n_datasets: int = 20, noise: float = 0.01,
     from scalinglab.theory import bottleneck_exponents, learning_curve_theory
 
     task = PowerLawTask(a=2.0, b=1.5, M=4000) if task is None else task
+    known = ("parametric", "isoflop", "envelope")
+    if isinstance(approaches, str) or not approaches or any(a not in known for a in approaches):
+        raise ValueError(f"`approaches`: expected a non-empty sequence of {', '.join(known)}, "
+                         f"got {approaches!r}")
+    if not isinstance(task, PowerLawTask):
+        raise TypeError(f"`task`: expected a PowerLawTask (its exponents a, b give the closed-form "
+                        f"answers), got {type(task).__name__}")
     n_datasets = positive_int(n_datasets, "n_datasets")
     noise = real_number(noise, "noise", minimum=0.0)
     exponents = bottleneck_exponents(task.a, task.b)

@@ -30,6 +30,7 @@ from scalinglab._validation import (
     check_memory,
     n_threads_arg,
     positive_int,
+    real_array,
     real_number,
 )
 
@@ -55,14 +56,14 @@ _SYMMETRY_TOLERANCE = {np.float64: 1e-8, np.float32: 1e-3}
 # ---- argument handling --------------------------------------------------------------------------
 
 
-def _working_dtype(array) -> type:
-    """float32 for float32 input, float64 otherwise."""
-    return np.float32 if np.asarray(array).dtype == np.float32 else np.float64
+def _working_dtype(array, name: str) -> type:
+    """float32 for float32 input, float64 otherwise (a non-numeric input is refused by name)."""
+    return np.float32 if real_array(array, name).dtype == np.float32 else np.float64
 
 
 def _square_matrix(a, name: str, dtype, *, symmetric: bool, copies: int, what: str) -> np.ndarray:
     """Checks memory for ``copies`` working copies first (before converting anything)."""
-    shape = np.shape(a)
+    shape = real_array(a, name).shape
     if len(shape) == 2:
         check_memory(copies * float(shape[0]) * float(shape[1]) * np.dtype(dtype).itemsize, what,
                      name)
@@ -99,7 +100,7 @@ def _ridge(ridge) -> float:
 
 
 def _ridges(ridges) -> list[float]:
-    values = np.atleast_1d(np.asarray(ridges, dtype=float))
+    values = np.atleast_1d(real_array(ridges, "ridges").astype(float))
     if values.ndim != 1 or values.size == 0:
         raise ValueError(f"`ridges`: expected a non-empty 1-D sequence, got shape {values.shape}")
     if not np.isfinite(values).all() or (values < 0).any():
@@ -166,7 +167,7 @@ def eigh(a, *, values_only: bool = False, n_threads: int = 0):
 def _eigh(a, name: str, values_only: bool, n_threads):
     """eigh with the matrix argument called ``name`` in error messages."""
     n_threads = n_threads_arg(n_threads)
-    dtype = _working_dtype(a)
+    dtype = _working_dtype(a, name)
     a = _square_matrix(a, name, dtype, symmetric=True, copies=1 if values_only else 2,
                        what="the working copy of the matrix and LAPACK's workspace")
     return _core.solvers.eigh(a, not values_only, n_threads)
@@ -207,7 +208,7 @@ def ridge_dual_coef(gram, y, ridge: float, *, n_threads: int = 0) -> np.ndarray:
     """
     ridge = _ridge(ridge)
     n_threads = n_threads_arg(n_threads)
-    dtype = _working_dtype(gram)
+    dtype = _working_dtype(gram, "gram")
     gram = _square_matrix(gram, "gram", dtype, symmetric=True, copies=1,
                           what="the Cholesky factor of the P x P Gram")
     y, one_d = _targets(y, gram.shape[0], dtype)
@@ -239,7 +240,7 @@ def ridge_primal_weights(features, y, ridge: float, *, n_threads: int = 0) -> np
     """
     ridge = _ridge(ridge)
     n_threads = n_threads_arg(n_threads)
-    dtype = _working_dtype(features)
+    dtype = _working_dtype(features, "features")
     features = as_matrix(features, "features", dtype=dtype)
     y, one_d = _targets(y, features.shape[0], dtype, rows_of="`features`")
     n_features = features.shape[1]
@@ -273,7 +274,7 @@ def ridge_weights(features, y, ridge: float, *, solver: str = "auto",
     """
     if solver not in SOLVERS:
         raise ValueError(f"`solver`: expected one of {', '.join(SOLVERS)}, got {solver!r}")
-    dtype = _working_dtype(features)
+    dtype = _working_dtype(features, "features")
     features = as_matrix(features, "features", dtype=dtype)
     n_samples, n_features = features.shape
     if choose_solver(n_samples, n_features, solver) == "primal":
@@ -314,7 +315,7 @@ class RidgePath:
 
     def __init__(self, gram, y, *, n_threads: int = 0):
         self._n_threads = n_threads_arg(n_threads)
-        dtype = _working_dtype(gram)
+        dtype = _working_dtype(gram, "gram")
         gram = _square_matrix(gram, "gram", dtype, symmetric=True, copies=2,
                               what="the eigenvectors of the P x P Gram and LAPACK's workspace")
         y, self._one_d = _targets(y, gram.shape[0], dtype)

@@ -20,6 +20,7 @@ from scalinglab._validation import (
     check_memory,
     n_threads_arg,
     positive_int,
+    real_array,
     real_number,
 )
 from scalinglab.fit import least_squares_line
@@ -131,7 +132,7 @@ def spectrum_exponent(eigenvalues, *, k_min: int = 1, k_max: int | None = None,
     the fitted slope when b < 2: with k_max = P / 10 and b = 1.5 the estimate is low by
     about 0.02-0.03. Keep k_max << P, or compare fits at two values of P.
     """
-    values = np.asarray(eigenvalues, dtype=float)
+    values = np.asarray(real_array(eigenvalues, "eigenvalues"), dtype=float)
     if values.ndim != 1:
         raise ValueError(f"`eigenvalues`: expected a 1-D array, got shape {values.shape}")
     if not np.isfinite(values).all():
@@ -141,6 +142,8 @@ def spectrum_exponent(eigenvalues, *, k_min: int = 1, k_max: int | None = None,
     if k_max is None:
         k_max = max(values.size // 10, min(values.size, k_min + 2))
     k_max = positive_int(k_max, "k_max")
+    if k_max <= k_min:
+        raise ValueError(f"`k_max`: must be > k_min = {k_min}, got {k_max}")
     if k_max > values.size:
         raise ValueError(
             f"`k_max`: must be <= the number of eigenvalues {values.size}, got {k_max}"

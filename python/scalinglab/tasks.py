@@ -24,13 +24,22 @@ Exponent dictionary (see :meth:`PowerLawTask.ppxp_exponents`):
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Protocol, runtime_checkable
 
+import math
+
 import numpy as np
 
-from scalinglab._validation import assign_fields, positive_int, real_number
+from scalinglab._validation import (
+    assign_fields,
+    check_memory,
+    positive_int,
+    real_array,
+    real_number,
+)
 
 
 def power_law_spectrum(exponent: float, M: int, *, scale: float = 1.0) -> np.ndarray:
@@ -47,6 +56,7 @@ def power_law_spectrum(exponent: float, M: int, *, scale: float = 1.0) -> np.nda
     """
     M = positive_int(M, "M")
     exponent = real_number(exponent, "exponent")
+    check_memory(16.0 * M, "the power-law spectrum (and its index array)", "M")
     k = np.arange(1, M + 1, dtype=np.float64)
     return scale * k ** (-exponent)
 
@@ -99,8 +109,10 @@ class LinearGaussianTask:
     noise: float = 0.0
 
     def __post_init__(self):
-        spectrum = np.ascontiguousarray(self.spectrum, dtype=np.float64)
-        target = np.ascontiguousarray(self.target, dtype=np.float64)
+        # real_array refuses complex (whose imaginary part numpy would drop), strings, ragged
+        # and object data with a message naming the argument.
+        spectrum = np.ascontiguousarray(real_array(self.spectrum, "spectrum"), dtype=np.float64)
+        target = np.ascontiguousarray(real_array(self.target, "target"), dtype=np.float64)
         if spectrum.ndim != 1 or spectrum.size == 0:
             raise ValueError(f"`spectrum`: expected a non-empty 1-D array, got shape {spectrum.shape}")
         if target.shape != spectrum.shape:
@@ -232,9 +244,20 @@ class PowerLawTask(LinearEquivalent):
         assign_fields(self, a=real_number(self.a, "a", minimum=1.0, strict=True),
                       b=real_number(self.b, "b", minimum=1.0), M=positive_int(self.M, "M"),
                       noise=real_number(self.noise, "noise", minimum=0.0))
+        # The explicit arrays k^-b and w*_k^2 = k^(b-a) must be normal float64 numbers up to k = M
+        # (b = 116 at M = 506 made w*^2 overflow and the initial loss inf).
+        decades = math.log10(self.M)
+        if self.b * decades > 300 or abs(self.a - self.b) * decades > 300:
+            raise ValueError(
+                f"`b`: the spectrum k^-b and the target weights k^((b-a)/2) leave the float64 range "
+                f"for k up to M = {self.M} (need b log10 M <= 300 and |a - b| log10 M <= 300, got "
+                f"{self.b * decades:.4g} and {abs(self.a - self.b) * decades:.4g})"
+            )
 
     @cached_property
     def _linear(self) -> LinearGaussianTask:
+        # Spectrum, target and the temporaries of building them: about four arrays of M doubles.
+        check_memory(32.0 * self.M, "the task's spectrum and target arrays", "M")
         return LinearGaussianTask(power_law_spectrum(self.b, self.M),
                                   power_law_spectrum((self.a - self.b) / 2.0, self.M), self.noise)
 

@@ -58,7 +58,14 @@ import pandas as pd
 
 from scalinglab import frontier as _frontier
 from scalinglab._native import _core
-from scalinglab._validation import capacity, grid, n_threads_arg, positive_int, real_number
+from scalinglab._validation import (
+    capacity,
+    grid,
+    n_threads_arg,
+    positive_int,
+    real_array,
+    real_number,
+)
 from scalinglab._validation import times as as_times
 from scalinglab.frontier import ComputeOptimalExponents
 from scalinglab.optimizers import optimizer_argument
@@ -493,7 +500,7 @@ def static_loss(task, N, P, *, ridge=0.0, ensemble=1, truncation: str = "warn",
         ridge), ``train_loss``, ``test_loss``.
     """
     Ns, Ps = _capacities(N, "N"), _capacities(P, "P")
-    ridges = np.atleast_1d(np.asarray(ridge, dtype=np.float64))
+    ridges = np.atleast_1d(real_array(ridge, "ridge").astype(np.float64))
     if ridges.ndim != 1 or not np.isfinite(ridges).all() or (ridges < 0).any():
         raise ValueError("`ridge`: expected finite values >= 0 (a scalar or 1-D sequence)")
     E = _capacity(ensemble, "ensemble")
@@ -505,10 +512,13 @@ def static_loss(task, N, P, *, ridge=0.0, ensemble=1, truncation: str = "warn",
             _finite_size_sides(n, p)
 
     def errors(modes):
-        return _core.theory.ridge_errors(
+        core_r, clamped = _clamped_ridges(grid_r, task)
+        kappa, test, train = _core.theory.ridge_errors(
             modes.spectrum, modes.power, modes.multiplicity, np.ascontiguousarray(grid_n),
-            np.ascontiguousarray(grid_p), np.ascontiguousarray(grid_r), noise=modes.noise,
+            np.ascontiguousarray(grid_p), np.ascontiguousarray(core_r), noise=modes.noise,
             ensemble=E)
+        kappa = np.where(clamped, grid_r, kappa)
+        return kappa, test, train
 
     if mode == "extend":
         modes = _mode_arrays(task, _static_kappa_floor(task, grid_n, grid_p, grid_r))
@@ -528,6 +538,19 @@ def static_loss(task, N, P, *, ridge=0.0, ensemble=1, truncation: str = "warn",
     _warn_finite_size(finite_size, Ns, Ps)
     return pd.DataFrame({"N": grid_n, "P": grid_p, "ridge": grid_r, "kappa": kappa,
                          "train_loss": train, "test_loss": test})
+
+
+def _clamped_ridges(ridges: np.ndarray, task):
+    """Ridges above 1e30 trace(Lambda) replaced by that value (and which ones were).
+
+    The renormalised ridge kappa >= ridge, and the errors differ from their ridge -> infinity
+    limits (the zero predictor) by a relative O(trace / kappa): below 1e-30 there, so the clamp
+    changes nothing in double precision, while the formulas' kappa^2 would overflow to inf (at
+    ridge = 1e308 the test loss came out inf instead of L(0)).
+    """
+    cap = 1e30 * float(np.sum(as_linear_task(task).spectrum))
+    clamped = ridges > cap
+    return np.where(clamped, cap, ridges), clamped
 
 
 def _finite_size_static(modes, grid_n, grid_p, grid_r, test, train):
@@ -591,9 +614,15 @@ def ridge_test_error(task, N, P, ridge, *, ensemble=1):
     float or numpy.ndarray
         Test error with the broadcast shape of (N, P, ridge); a float when all are scalars.
     """
-    n_arr, p_arr, r_arr = np.broadcast_arrays(np.asarray(N, dtype=np.float64),
-                                              np.asarray(P, dtype=np.float64),
-                                              np.asarray(ridge, dtype=np.float64))
+    arrays = [real_array(value, name).astype(np.float64)
+              for value, name in ((N, "N"), (P, "P"), (ridge, "ridge"))]
+    try:
+        n_arr, p_arr, r_arr = np.broadcast_arrays(*arrays)
+    except ValueError:
+        raise ValueError(
+            f"`ridge`: N, P and ridge must broadcast together, got shapes "
+            f"{', '.join(str(a.shape) for a in arrays)}"
+        ) from None
     shape = n_arr.shape
     for values, name in ((n_arr, "N"), (p_arr, "P")):
         for value in values.ravel():
@@ -601,9 +630,10 @@ def ridge_test_error(task, N, P, ridge, *, ensemble=1):
     if not np.isfinite(r_arr).all() or (r_arr < 0).any():
         raise ValueError("`ridge`: expected finite values >= 0")
     modes = _mode_arrays(task)
+    core_r, _ = _clamped_ridges(r_arr.ravel(), task)
     _, test, _ = _core.theory.ridge_errors(
         modes.spectrum, modes.power, modes.multiplicity, np.ascontiguousarray(n_arr.ravel()),
-        np.ascontiguousarray(p_arr.ravel()), np.ascontiguousarray(r_arr.ravel()), noise=modes.noise,
+        np.ascontiguousarray(p_arr.ravel()), np.ascontiguousarray(core_r), noise=modes.noise,
         ensemble=_capacity(ensemble, "ensemble"))
     return float(test[0]) if shape == () else test.reshape(shape)
 

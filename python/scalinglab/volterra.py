@@ -74,10 +74,14 @@ from scalinglab._native import _core
 from scalinglab._progress import progress_reporter
 from scalinglab._rng import seed_from_rng
 from scalinglab._validation import (
+    as_matrix,
     as_vector,
     assign_fields,
+    check_memory,
+    finite_result,
     n_threads_arg,
     positive_int,
+    real_array,
     real_number,
 )
 from scalinglab._validation import steps as as_steps
@@ -300,13 +304,20 @@ class VolterraSpectrum:
         with progress_reporter(progress, 1.0, desc="Volterra risk",
                                long=self.eigenvalues.size * iterations > _AUTO_PROGRESS_WORK) as bar:
             progress = bar.stage(1.0)
-            return _core.volterra.risk_curve(
+            risk = _core.volterra.risk_curve(
                 *self._arrays(), np.asarray(schedule.starts, dtype=np.int64),
                 np.asarray(schedule.learning_rates, dtype=np.float64),
                 positive_int(batch_size, "batch_size"), real_number(noise, "noise", minimum=0.0),
                 steps, block_fraction=block_fraction,
                 exact_steps=exact_steps,
                 n_threads=n_threads_arg(n_threads), progress=progress)
+        # The risk of a divergent rate grows geometrically and overflows: refuse, do not return inf.
+        return finite_result(
+            risk, "learning_rate",
+            "SGD diverges at this learning rate (the expected risk overflowed to inf/NaN); the "
+            "Volterra kernel norm must stay below 1 (see VolterraSpectrum.kernel_norm): use a "
+            "smaller learning_rate",
+        )
 
     def volterra_functions(self, n_steps: int, *, learning_rate: float, batch_size: int = 1,
                            n_threads: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -350,6 +361,12 @@ def _spectrum_from_dict(values: dict, d: int, kind: str) -> VolterraSpectrum:
                             float(values["limit_level"]), int(d), kind)
 
 
+def _check_spectrum_memory(d: int, name: str) -> None:
+    """The d x d matrix K = W^T D W, its eigenvectors and the syevd workspace (~2 d^2)."""
+    check_memory(8.0 * 4.0 * float(d) ** 2, "the d x d matrix W^T D W and its eigendecomposition",
+                 name)
+
+
 def exact_volterra_spectrum(data_spectrum, target, *, projection=None, d: int | None = None,
                             rng=None, target_is_variance: bool = False,
                             n_threads: int = 0) -> VolterraSpectrum:
@@ -381,16 +398,19 @@ def exact_volterra_spectrum(data_spectrum, target, *, projection=None, d: int | 
         raise ValueError("`target`: prior variances must be >= 0")
     threads = n_threads_arg(n_threads)
     if projection is not None:
-        W = np.ascontiguousarray(projection, dtype=np.float64)
+        W = np.asarray(real_array(projection, "projection"))
         if W.ndim != 2 or W.shape[0] != lam.size:
             raise ValueError(f"`projection`: expected shape (v, d) = ({lam.size}, d), got {W.shape}")
+        W = as_matrix(W, "projection")  # finite (NaN would reach LAPACK's syevd), float64
         if d is not None and W.shape[1] != d:
             raise ValueError(f"`d`: {d} does not match the projection's {W.shape[1]} columns")
+        _check_spectrum_memory(W.shape[1], "projection")
         values = _core.volterra.exact_spectrum(W, lam, target, bool(target_is_variance), threads)
         return _spectrum_from_dict(values, W.shape[1], "exact")
     if d is None:
         raise TypeError("`d`: required when no projection is given")
     d = positive_int(d, "d")
+    _check_spectrum_memory(d, "d")
     values = _core.volterra.exact_spectrum_seeded(seed_from_rng(rng), int(_core.random.streams.PROJECTION),
                                                  d, lam, target, bool(target_is_variance), threads)
     return _spectrum_from_dict(values, d, "exact")
@@ -467,7 +487,10 @@ def resolvent_m(z, data_spectrum, d: int, *, n_threads: int = 0) -> np.ndarray:
     complex ndarray of z's shape.
     """
     lam = as_vector(data_spectrum, "data_spectrum")
-    z_array = np.asarray(z, dtype=np.complex128)
+    z_array = np.asarray(z)
+    if z_array.dtype == object or not np.issubdtype(z_array.dtype, np.number):
+        raise TypeError(f"`z`: expected real or complex numbers, got dtype {z_array.dtype}")
+    z_array = z_array.astype(np.complex128)
     flat = np.ascontiguousarray(z_array.reshape(-1))
     if not np.all(np.isfinite(flat)):
         raise ValueError("`z`: contains NaN or infinity")
@@ -573,9 +596,10 @@ def sgd_risk_curve(task, N: int, steps, *, optimizer=None, method: str | None = 
     if spectrum == "exact":
         W = None
         if projection is not None:
-            A = np.asarray(projection, dtype=np.float64)
+            A = np.asarray(real_array(projection, "projection"))
             if A.shape != (N, linear.M):
                 raise ValueError(f"`projection`: expected shape (N, M) = ({N}, {linear.M}), got {A.shape}")
+            A = as_matrix(A, "projection")  # finite: NaN would reach LAPACK's syevd
             W = np.ascontiguousarray(A.T) / math.sqrt(N)
         measures = exact_volterra_spectrum(linear.spectrum, linear.target, projection=W, d=N,
                                            rng=rng, n_threads=n_threads)

@@ -13,7 +13,13 @@
 
 namespace scalinglab {
 
-/// Resolves the `n_threads` convention: 0 -> all available cores, otherwise n_threads itself.
+/// Largest accepted `n_threads` (a guard against typos such as 10**6, not a tuning knob).
+constexpr int kMaxThreads = 1024;
+
+/// Resolves the `n_threads` convention: 0 -> all available cores (the CPU affinity mask),
+/// otherwise min(n_threads, cores). Throws std::invalid_argument for n_threads < 0 or
+/// n_threads > kMaxThreads. Results do not depend on the count (see the file comment), so
+/// clamping never changes a result that is documented as thread-count independent.
 int resolve_threads(int n_threads);
 
 /// Sets the thread count of the BLAS library (a no-op for BLAS builds that cannot be told).
