@@ -193,8 +193,14 @@ def test_classifier_four_corners(torus64):
     assert corners.loc["resolution_width", "regime"] == "resolution-limited"
     assert corners.loc["resolution_data", "regime"] == "resolution-limited"
     assert corners.loc["variance_data", "fixed"] == 8 and np.isinf(corners.loc["resolution_width", "fixed"])
-    # Variance-limited exponents are consistent with 1; resolution-limited ones well above it.
-    for corner in ("variance_width", "variance_data"):
+    # The data-variance exponent is consistent with 1; resolution-limited ones well above it.
+    # The width-variance exponent is not asserted here: at P = 16 with 6 seeds the paired excess
+    # is noise (seed standard error ~ its mean at every N: the O(N^-1/2) cross term of check 9),
+    # and a usable width-variance slope needs P = 128 and ~48 seeds (test_torus_width_variance_
+    # slope, slow). Only its label and a finite fit are checked.
+    assert corners.loc["variance_width", "n_points"] >= 3
+    assert np.isfinite(corners.loc["variance_width", "exponent"])
+    for corner in ("variance_data",):
         assert corners.loc[corner, "consistent"], corners.loc[corner, "evidence"]
         assert corners.loc[corner, "lower"] < 1.0 + 0.1 and corners.loc[corner, "upper"] > 0.9
     for corner in ("resolution_width", "resolution_data"):
