@@ -81,14 +81,32 @@ def torus64():
 
 @pytest.mark.slow
 def test_torus_width_variance_slope(torus64):
-    """Check 9a: slope of L(N) - L_K in [-1.2, -0.9] for N/P in [4, 64] (ReLU, d = 2)."""
-    P, widths = 64, [256, 512, 1024, 2048, 4096]
+    """Check 9a: slope of L(N) - L_K in [-1.2, -0.9] for N/P in [4, 64] (ReLU, d = 2).
+
+    The digest's 2(d) recipe: P = 128, N = 512..8192, each N paired with the exact-kernel
+    solution on the same training set and labels, 4096 test points (here the 64^2 grid, the
+    population itself). The excess is a small difference of two losses: per seed it carries a
+    cross term 2 <f_K - y, f_N - f_K> of mean O(1/N) but spread O(N^-1/2), so at N/P >= 16 the
+    seed spread exceeds the mean (single seeds go negative) and 16 seeds give a slope within
+    about +-0.3 (95%): the earlier set-up (P = 64, 16 seeds) measured -0.83 and, after the
+    stream renumbering, -1.28 -- both noise. Hence 48 seeds and a fit weighted by the seed
+    standard errors (additive-noise power law, which tolerates a noisy tail); measured
+    -1.09, seed-bootstrap 95% interval [-1.35, -0.91] (unweighted log fit -1.02; the digest
+    -1.04 from 16 seeds).
+    """
+    P, widths = 128, [512, 1024, 2048, 4096, 8192]
     frames = [rg.variance_limited_width(rg.make_population(torus64, rng=1000 + s), P, widths,
-                                        seed=s) for s in range(16)]
-    means = _mean_curve(pd.concat(frames), "N")
-    excess = means["test_loss"] - means["test_loss_limit"]
-    slope = -_slope(widths, excess)
-    assert -1.2 <= slope <= -0.9, slope
+                                        seed=s) for s in range(48)]
+    table = pd.concat(frames)
+    table["excess"] = table["test_loss"] - table["test_loss_limit"]
+    grouped = table.groupby("N")["excess"]
+    fit = fit_power_law(np.asarray(widths, float), grouped.mean().to_numpy(),
+                        sigma=grouped.sem().to_numpy())
+    slope = -fit.exponent
+    # The ratio L / L_K approaches 1 like the digest's (1.61, 1.31, 1.11, 1.06, 1.04).
+    ratio = table.groupby("N")["test_loss"].mean() / table.groupby("N")["test_loss_limit"].mean()
+    assert ratio.is_monotonic_decreasing and 1.0 < ratio.iloc[-1] < 1.1, ratio
+    assert -1.2 <= slope <= -0.9, (slope, grouped.mean(), grouped.sem())
 
 
 @pytest.mark.slow
@@ -104,11 +122,12 @@ def test_torus_data_variance_slope(torus64):
 
 @pytest.fixture(scope="module")
 def torus128_resolution():
-    """Resolution-limited curves on the G = 128 grid (16384 points), m = 32..512, 6 seeds."""
+    """Resolution-limited curves on the G = 128 grid (16384 points): the digest's 2(d) set-up,
+    m = 32..1024 (1.5 decades), 12 seeds."""
     data = ds.torus_grid(128, 2)
-    sizes = [32, 64, 128, 256, 512]
+    sizes = [32, 64, 128, 256, 512, 1024]
     frames = []
-    for s in range(6):
+    for s in range(12):
         population = rg.make_population(data, rng=3000 + s)
         frames.append(rg.resolution_limited_width(population, sizes, seed=s))
         frames.append(rg.resolution_limited_data(population, sizes, seed=s))
@@ -118,24 +137,42 @@ def torus128_resolution():
     return pd.concat(frames), prediction, sizes
 
 
+def _seed_bootstrap_slopes(curves, n_bootstrap=400, rng=0):
+    """Slopes of the seed-mean curve over seed resamples; curves: (seeds, sizes) DataFrame."""
+    g = np.random.default_rng(rng)
+    values = curves.to_numpy()
+    x = curves.columns.to_numpy(dtype=float)
+    picks = g.integers(0, values.shape[0], (n_bootstrap, values.shape[0]))
+    return np.array([_slope(x, values[p].mean(axis=0)) for p in picks])
+
+
 @pytest.mark.slow
 def test_torus_resolution_exponents(torus128_resolution):
-    """Check 11: alpha_N and alpha_P within 0.1 of the spectral prediction, > 0.3 from 4/d."""
+    """Check 11: alpha_N and alpha_P within 0.1 of the DE-curve slope, > 0.3 from 4/d.
+
+    Digest 2(d) (same set-up): alpha_N = 1.527 +- 0.021, alpha_P = 1.551 +- 0.030 against the
+    DE-curve slope 1.541 and alpha_K = 1.542 over ranks 32-1024. A window ending at 512 moves
+    alpha_K to 1.61 (the torus spectrum's staircase, digest 2(c)), hence the full 1.5 decades.
+    Measured here: alpha_N = 1.505 [1.474, 1.537], alpha_P = 1.543 [1.467, 1.610] (95%, seed
+    bootstrap), alpha_K = 1.549, DE slope 1.541. About 11 minutes on 2 loaded cores.
+    """
     table, prediction, sizes = torus128_resolution
-    # The digest's alpha_K = 1.542 is over ranks 32-1024; over 32-512 the staircase of the torus
-    # spectrum gives 1.61 (the digest warns that the window moves it by +-0.1). The prediction
-    # compared with the measurement is the one over the swept window.
     assert prediction.alpha_K == pytest.approx(prediction.de_alpha_N, abs=0.1)
     assert abs(prediction.alpha_K - prediction.four_over_d) > 0.3
     assert prediction.duality
     for regime, resource in (("resolution_width", "N"), ("resolution_data", "P")):
-        curve = table[table["regime"] == regime].groupby(resource)["test_loss"].mean()
+        part = table[table["regime"] == regime]
+        curve = part.groupby(resource)["test_loss"].mean()
         alpha = _slope(curve.index, curve.to_numpy())
+        spread = _seed_bootstrap_slopes(part.pivot(index="seed", columns=resource,
+                                                   values="test_loss"))
+        lower, upper = np.percentile(spread, [2.5, 97.5])
+        print(f"{regime}: alpha = {alpha:.3f} [{lower:.3f}, {upper:.3f}] (seed bootstrap), "
+              f"alpha_K = {prediction.alpha_K:.3f}, DE slope = {prediction.de_alpha_N:.3f}, "
+              f"4/d = {prediction.four_over_d}")
         assert abs(alpha - prediction.de_alpha_N) < 0.1, (regime, alpha, prediction)
         assert abs(alpha - prediction.alpha_K) < 0.1, (regime, alpha, prediction)
         assert abs(alpha - prediction.four_over_d) > 0.3, (regime, alpha)
-        print(f"{regime}: alpha = {alpha:.3f}, alpha_K = {prediction.alpha_K:.3f}, "
-              f"DE slope = {prediction.de_alpha_N:.3f}, 4/d = {prediction.four_over_d}")
 
 
 def test_classifier_four_corners(torus64):
@@ -156,8 +193,14 @@ def test_classifier_four_corners(torus64):
     assert corners.loc["resolution_width", "regime"] == "resolution-limited"
     assert corners.loc["resolution_data", "regime"] == "resolution-limited"
     assert corners.loc["variance_data", "fixed"] == 8 and np.isinf(corners.loc["resolution_width", "fixed"])
-    # Variance-limited exponents are consistent with 1; resolution-limited ones well above it.
-    for corner in ("variance_width", "variance_data"):
+    # The data-variance exponent is consistent with 1; resolution-limited ones well above it.
+    # The width-variance exponent is not asserted here: at P = 16 with 6 seeds the paired excess
+    # is noise (seed standard error ~ its mean at every N: the O(N^-1/2) cross term of check 9),
+    # and a usable width-variance slope needs P = 128 and ~48 seeds (test_torus_width_variance_
+    # slope, slow). Only its label and a finite fit are checked.
+    assert corners.loc["variance_width", "n_points"] >= 3
+    assert np.isfinite(corners.loc["variance_width", "exponent"])
+    for corner in ("variance_data",):
         assert corners.loc[corner, "consistent"], corners.loc[corner, "evidence"]
         assert corners.loc[corner, "lower"] < 1.0 + 0.1 and corners.loc[corner, "upper"] > 0.9
     for corner in ("resolution_width", "resolution_data"):
