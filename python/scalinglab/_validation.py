@@ -226,8 +226,18 @@ def seed_labels(seeds, name: str = "seeds") -> list[int]:
 
 
 def n_threads_arg(n_threads) -> int:
-    """The threads keyword: 0 = all cores, else a positive count."""
-    return positive_int(n_threads, "n_threads", minimum=0)
+    """The threads keyword: 0 = automatic (all cores, eigensolvers by the calibrated rule), else
+    a positive count, honoured as given.
+
+    The first automatic use in a process sets the core's per-machine eigen crossover
+    (``scalinglab._calibration``; measured once per machine and cached).
+    """
+    value = positive_int(n_threads, "n_threads", minimum=0)
+    if value == 0:
+        from scalinglab._calibration import ensure_calibrated
+
+        ensure_calibrated()
+    return value
 
 
 def check_memory(n_bytes: float, what: str, name: str, limit_fraction: float = 0.8) -> None:
