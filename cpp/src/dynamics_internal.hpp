@@ -54,8 +54,9 @@ inline Index finite_max(const std::vector<Index>& values) {
 
 // ---- dynamics_spectral.cpp -------------------------------------------------------------------
 
-// Symmetric eigendecomposition with its own thread count: LAPACK's many small internal BLAS
-// calls are where oversubscribed threads hurt most.
+// Symmetric eigendecomposition with its own thread count (eigen_threads, parallel.hpp: an
+// explicit n_threads honoured, automatic from the per-machine calibrated dimension): LAPACK's
+// many small internal BLAS calls are where oversubscribed threads hurt most.
 void eigen_decompose(ColMatrix<double>& K, Vector<double>& mu, const RunControl& control);
 
 // Eigenvalues below this are indistinguishable from 0 in double precision (syevd's absolute
