@@ -43,8 +43,8 @@ def test_calibration_is_cached_per_machine_and_read_back(fresh, monkeypatch, tmp
     table = json.loads((tmp_path / "calibration.json").read_text())
     (entry,) = table.values()
     assert entry["parallel_eigen_dimension"] == dimension
-    # The crossover is one of the measured sizes, or the fallback when threads never won.
-    assert dimension in (*_calibration._SIZES, _calibration._FALLBACK_DIMENSION, 0)
+    # The crossover is one of the measured sizes, or "never" when threads lost at the largest.
+    assert dimension in (*_calibration._SIZES, _calibration._NEVER, 0)
     # A second process reads the cache instead of measuring: a planted value comes back.
     entry["parallel_eigen_dimension"] = 321
     (tmp_path / "calibration.json").write_text(json.dumps(table))

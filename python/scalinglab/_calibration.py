@@ -35,13 +35,17 @@ __all__ = ["ensure_calibrated", "calibrate_eigen_dimension", "cache_path"]
 ENV_DIMENSION = "SCALINGLAB_PARALLEL_EIGEN_DIM"
 ENV_CACHE_DIR = "SCALINGLAB_CACHE_DIR"
 # Dimensions measured, ascending: the crossover is the smallest of them from which all cores
-# beat one thread at every larger measured size too. If threads never win up to the largest,
-# the previous default (2700, measured on a loaded 2-core machine) is kept.
+# beat one thread at every larger measured size too. If threads lose at the largest, automatic
+# mode never goes parallel (_NEVER): on the loaded 2-core development machine threads that lost
+# at n = 768 also lost at n = 2500 (syevd 18-26 s on 2 threads against 3.1 s on one), so the old
+# fixed default 2700 was not a safe extrapolation.
 _SIZES = (192, 384, 768)
 _ROUNDS = 3
 # All cores must beat one thread by this factor (noise margin: a shared machine jitters by a few %).
 _MARGIN = 0.95
-_FALLBACK_DIMENSION = 2700
+_NEVER = 2**31 - 1
+# Bumped when the rule changes, so that entries cached by an older rule are measured again.
+_RULE_VERSION = 2
 
 _lock = threading.Lock()
 _done = False
@@ -73,7 +77,7 @@ def _machine_key() -> str:
         blas = scipy_openblas32.get_openblas_config()
     except Exception:  # noqa: BLE001 - any failure only makes the key less specific
         blas = "unknown-blas"
-    return f"{_cpu_model()}|{os.cpu_count()}|scalinglab {version}|{blas}"
+    return f"{_cpu_model()}|{os.cpu_count()}|scalinglab {version}|{blas}|rule {_RULE_VERSION}"
 
 
 def calibrate_eigen_dimension(sizes=_SIZES, rounds: int = _ROUNDS) -> dict:
@@ -84,7 +88,7 @@ def calibrate_eigen_dimension(sizes=_SIZES, rounds: int = _ROUNDS) -> dict:
     """
     cores = os.cpu_count() or 1
     timings = {}
-    dimension = _FALLBACK_DIMENSION if cores > 1 else 0
+    dimension = _NEVER if cores > 1 else 0
     if cores > 1:
         rng = np.random.default_rng(0)
         # Largest size first: the crossover needs all cores to win at every larger size, so
