@@ -149,6 +149,11 @@ void bind_ridge_path(py::module_& m, const char* name) {
 }  // namespace
 
 void bind_solvers(py::module_& m) {
+  m.def("parallel_eigen_dimension", &scalinglab::parallel_eigen_dimension,
+        "Dimension from which an automatic (n_threads=0) eigendecomposition uses all cores.");
+  m.def("set_parallel_eigen_dimension", &scalinglab::set_parallel_eigen_dimension,
+        py::arg("dimension"),
+        "Sets that dimension (process-wide; scalinglab._calibration sets it per machine).");
   m.def(
       "require_symmetric",
       [](const py::array& a, const std::string& name, double tolerance) {

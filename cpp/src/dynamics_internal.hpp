@@ -27,17 +27,15 @@ inline constexpr Index kTimeChunk = 64;
 
 inline int to_int(Index value) { return static_cast<int>(value); }
 
-// Threads for a piece of work of about `flops` floating-point operations (or random numbers).
-// Below ~2e8 (a few tens of ms on one core) thread start-up and synchronisation cost more than
-// they save. The thread count never changes which random numbers are drawn.
+// Threads for a piece of BLAS work of about `flops` floating-point operations. An explicit
+// n_threads > 0 is honoured; automatic (0) keeps work below ~2e8 flops (a few tens of ms on
+// one core) on one thread, where thread start-up and synchronisation cost more than they save.
+// Symmetric eigendecompositions follow eigen_threads (parallel.hpp): explicit counts honoured,
+// automatic from a per-machine calibrated dimension. The thread count never changes which
+// random numbers are drawn.
 inline constexpr double kParallelWork = 2e8;
-// Symmetric eigendecompositions only go parallel from dimension ~2700 on: LAPACK's syevd makes
-// many small BLAS calls, and when the cores are shared with other work, spinning BLAS threads
-// slow it down by 10-100x (measured on a loaded 2-core machine, one thread against two: n = 300,
-// 20 ms against 3.9 s; n = 1000, 0.42 s against 2.6 s; n = 1500, 1.2 s against 16 s), while an
-// idle machine gains well under 2x at these sizes.
-inline constexpr double kParallelEigenWork = 2e11;
 inline int threads_for(const RunControl& control, double flops) {
+  if (control.n_threads != 0) return control.n_threads;
   return flops < kParallelWork ? 1 : control.n_threads;
 }
 inline int omp_threads_for(const RunControl& control, double count) {
@@ -56,8 +54,9 @@ inline Index finite_max(const std::vector<Index>& values) {
 
 // ---- dynamics_spectral.cpp -------------------------------------------------------------------
 
-// Symmetric eigendecomposition with its own thread count: LAPACK's many small internal BLAS
-// calls are where oversubscribed threads hurt most.
+// Symmetric eigendecomposition with its own thread count (eigen_threads, parallel.hpp: an
+// explicit n_threads honoured, automatic from the per-machine calibrated dimension): LAPACK's
+// many small internal BLAS calls are where oversubscribed threads hurt most.
 void eigen_decompose(ColMatrix<double>& K, Vector<double>& mu, const RunControl& control);
 
 // Eigenvalues below this are indistinguishable from 0 in double precision (syevd's absolute

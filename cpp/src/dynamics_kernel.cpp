@@ -61,19 +61,22 @@ void kernel_learning_curves(const ConstRowRef<double>& K_train, const ConstRowRe
       blas::gemm('T', 'N', to_int(Q), to_int(p), to_int(p), 1.0, K_test.data(),
                  to_int(K_test.outerStride()), U.data(), to_int(p), 0.0, KU.data(), to_int(Q));
     }
+    // Every time of a chunk at once: the (p, tc) matrices of squared decays and of prediction
+    // coefficients, then one GEMV (train: sum_i (U^T y)_i^2 decay_i(t)^2 / P) and one GEMM
+    // (test predictions K_test U C) for the whole chunk.
+    const Vector<double> projected2 = projected.cwiseAbs2() * inv_p;
     for (Index t0 = 0; t0 < T; t0 += kTimeChunk) {
       const Index tc = std::min(kTimeChunk, T - t0);
-      ColMatrix<double> C(p, tc);
+      ColMatrix<double> C(p, tc), decay2(p, tc);
       for (Index k = 0; k < tc; ++k) {
-        double train_sum = 0.0;
         for (Index i = 0; i < p; ++i) {
           double decay, phi;
           mode_factors(mu[i], times[static_cast<std::size_t>(t0 + k)], schedule, decay, phi);
           C(i, k) = phi * a[i];
-          train_sum += projected[i] * projected[i] * decay * decay;
+          decay2(i, k) = decay * decay;
         }
-        train(j, t0 + k) = train_sum * inv_p;
       }
+      train.row(j).segment(t0, tc).noalias() = (decay2.transpose() * projected2).transpose();
       if (Q > 0) {
         ColMatrix<double> predictions(Q, tc);
         blas::gemm('N', 'N', to_int(Q), to_int(tc), to_int(p), 1.0, KU.data(), to_int(Q), C.data(),

@@ -14,8 +14,7 @@ namespace scalinglab::dynamics {
 namespace detail {
 
 void eigen_decompose(ColMatrix<double>& K, Vector<double>& mu, const RunControl& control) {
-  const double flops = 10.0 * cube(K.rows());
-  BlasThreadScope blas_threads(flops < kParallelEigenWork ? 1 : control.n_threads);
+  BlasThreadScope blas_threads(eigen_threads(control.n_threads, K.rows()));
   blas::syevd(K, mu, true);
 }
 

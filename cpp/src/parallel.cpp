@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <atomic>
 #include <stdexcept>
 #include <string>
 
@@ -29,6 +30,23 @@ int resolve_threads(int n_threads) {
   const int cores = omp_get_num_procs() > 0 ? omp_get_num_procs() : 1;
   if (n_threads == 0) return cores;
   return n_threads < cores ? n_threads : cores;
+}
+
+namespace {
+std::atomic<Index> g_parallel_eigen_dimension{2700};
+}  // namespace
+
+Index parallel_eigen_dimension() { return g_parallel_eigen_dimension.load(); }
+
+void set_parallel_eigen_dimension(Index n) {
+  if (n < 0)
+    throw std::invalid_argument("`dimension`: must be >= 0, got " + std::to_string(n));
+  g_parallel_eigen_dimension.store(n);
+}
+
+int eigen_threads(int n_threads, Index n) {
+  if (n_threads != 0) return resolve_threads(n_threads);
+  return n < parallel_eigen_dimension() ? 1 : resolve_threads(0);
 }
 
 void set_blas_threads(int n_threads) {

@@ -120,7 +120,7 @@ SymmetricEigen<T> eigh(const ConstRowRef<T>& A, bool compute_vectors, const RunC
   SymmetricEigen<T> result;
   ColMatrix<T> M = column_major_copy_of_symmetric<T>(A);
   {
-    BlasThreadScope threads(control.n_threads);
+    BlasThreadScope threads(eigen_threads(control.n_threads, M.rows()));
     blas::syevd(M, result.values, compute_vectors);
   }
   if (compute_vectors) result.vectors = std::move(M);

@@ -315,10 +315,13 @@ MAX_THREADS = 1024
 
 
 def n_threads_arg(n_threads) -> int:
-    """The threads keyword: 0 = all cores, else a count in [1, MAX_THREADS].
+    """The threads keyword: 0 = automatic, else a count in [1, MAX_THREADS], honoured as given.
 
-    The core runs min(n_threads, cores) threads (cores = the CPU affinity mask): more threads
-    than cores never help these compute-bound loops, and tens of thousands crash OpenMP.
+    Automatic: all cores, eigensolvers by the calibrated rule; the first automatic use in a
+    process sets the core's per-machine eigen crossover (``scalinglab._calibration``; measured
+    once per machine and cached). The core runs min(n_threads, cores) threads (cores = the CPU
+    affinity mask): more threads than cores never help these compute-bound loops, and tens of
+    thousands crash OpenMP.
     """
     value = positive_int(n_threads, "n_threads", minimum=0)
     if value > MAX_THREADS:
@@ -326,6 +329,10 @@ def n_threads_arg(n_threads) -> int:
             f"`n_threads`: must be <= {MAX_THREADS} (0 = all cores; counts above the number of "
             f"cores are clamped to it), got {value}"
         )
+    if value == 0:
+        from scalinglab._calibration import ensure_calibrated
+
+        ensure_calibrated()
     return value
 
 

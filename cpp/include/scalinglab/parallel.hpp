@@ -27,6 +27,20 @@ void set_blas_threads(int n_threads);
 /// Current thread count of the BLAS library (1 if unknown).
 int get_blas_threads();
 
+/// Threads for one LAPACK symmetric eigendecomposition (?syevd) of dimension n. An explicit
+/// n_threads > 0 is honoured as given. n_threads == 0 (automatic) gives all cores from
+/// dimension parallel_eigen_dimension() on and one thread below it: syevd makes many small
+/// BLAS calls, and below some size (machine- and load-dependent) threads cost more than they
+/// save. The result is bit-identical for a fixed thread count only (ARCHITECTURE.md,
+/// "Reproducibility guarantees").
+int eigen_threads(int n_threads, Index n);
+/// The automatic rule's crossover dimension (process-wide). Default 2700 (measured on a loaded
+/// 2-core machine); the Python package replaces it by a per-machine calibration
+/// (scalinglab._calibration) on first automatic use.
+Index parallel_eigen_dimension();
+/// Sets the crossover dimension of eigen_threads (>= 0; 0 = always all cores).
+void set_parallel_eigen_dimension(Index n);
+
 /// What a long computation needs from its caller: how many threads, how to know the caller
 /// wants it to stop, and where to report progress. All callbacks run on the calling thread,
 /// between blocks of work and never inside an OpenMP region.
