@@ -34,11 +34,15 @@ def y(X):
     return X[:, 0].copy()
 
 
+# The folder holding the scalinglab this process imported (an installed package, or python/ of an
+# in-place build): subprocesses must import the same one.
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(sl.__file__)))
+
+
 def run_isolated(code: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
     """Run ``SETUP; code`` in a fresh interpreter (a segfault there is rc -11, not our crash)."""
     env = dict(os.environ)
-    root = os.path.join(os.path.dirname(__file__), "..", "python")
-    env["PYTHONPATH"] = os.path.abspath(root) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = _PACKAGE_ROOT + os.pathsep + env.get("PYTHONPATH", "")
     return subprocess.run([sys.executable, "-c", SETUP + "\n" + textwrap.dedent(code)],
                           capture_output=True, text=True, timeout=timeout, env=env)
 
@@ -437,7 +441,7 @@ def test_the_whole_audit_has_no_bad_case(tmp_path):
     # a crash-isolated worker; ~1-2 minutes.
     summary = tmp_path / "audit.md"
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "python"))
+    env["PYTHONPATH"] = _PACKAGE_ROOT
     tool = os.path.join(os.path.dirname(__file__), "..", "tools", "audit.py")
     result = subprocess.run([sys.executable, tool, "--summary", str(summary)], capture_output=True,
                             text=True, timeout=1800, env=env)

@@ -224,7 +224,13 @@ class Worker:
     """A persistent worker subprocess; restarted after a crash or a timeout."""
 
     def __init__(self, pythonpath: str | None = None):
-        self.pythonpath = pythonpath or os.path.join(os.path.dirname(TOOLS), "python")
+        # The worker imports the same scalinglab as this process: an installed package (CI, a
+        # user) or an in-place build under python/ (PYTHONPATH=python during development).
+        if pythonpath is None:
+            import scalinglab
+
+            pythonpath = os.path.dirname(os.path.dirname(os.path.abspath(scalinglab.__file__)))
+        self.pythonpath = pythonpath
         self.process = None
 
     def _start(self):

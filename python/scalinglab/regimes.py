@@ -493,6 +493,13 @@ def four_regimes(population: Population, sizes: RegimeSizes = RegimeSizes(), *,
                  student: Student = Student(), ridges=(0.0,), seed=0,
                  regimes=tuple(REGIMES), n_threads: int = 0) -> pd.DataFrame:
     """The four regime curves of one population and seed, concatenated (column ``regime``)."""
+    if not isinstance(population, Population):
+        raise TypeError(f"`population`: expected a scalinglab.regimes.Population (see "
+                        f"make_population), got {type(population).__name__}")
+    if not isinstance(sizes, RegimeSizes):
+        raise TypeError(f"`sizes`: expected a RegimeSizes, got {type(sizes).__name__}")
+    if not isinstance(student, Student):
+        raise TypeError(f"`student`: expected a Student, got {type(student).__name__}")
     frames = []
     for regime in regimes:
         if regime == "variance_width":
