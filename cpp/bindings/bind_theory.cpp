@@ -13,14 +13,6 @@ namespace {
 
 using theory::Complex;
 
-theory::ModeSpectrum make_modes(const py::array& eigenvalues, const py::array& target_power,
-                                const py::array& multiplicity) {
-  const auto lam = vector_view<double>(eigenvalues, "eigenvalues");
-  const auto power = vector_view<double>(target_power, "target_power", lam.size());
-  const auto mult = vector_view<double>(multiplicity, "multiplicity");
-  return theory::ModeSpectrum(lam, power, mult);
-}
-
 // The modes without target power: the one-point quantities depend on the spectrum only.
 theory::ModeSpectrum make_modes(const py::array& eigenvalues, const py::array& multiplicity) {
   const auto lam = vector_view<double>(eigenvalues, "eigenvalues");
@@ -35,6 +27,14 @@ py::array_t<std::complex<double>> complex_array(const std::vector<Complex>& valu
 }
 
 }  // namespace
+
+theory::ModeSpectrum make_modes(const py::array& eigenvalues, const py::array& target_power,
+                                const py::array& multiplicity) {
+  const auto lam = vector_view<double>(eigenvalues, "eigenvalues");
+  const auto power = vector_view<double>(target_power, "target_power", lam.size());
+  const auto mult = vector_view<double>(multiplicity, "multiplicity");
+  return theory::ModeSpectrum(lam, power, mult);
+}
 
 void bind_theory(py::module_& m) {
   m.def(

@@ -10,13 +10,6 @@ namespace scalinglab::bindings {
 
 namespace {
 
-theory::ModeSpectrum spectrum(const py::array& eigenvalues, const py::array& target_power,
-                              const py::array& multiplicity) {
-  const auto lam = vector_view<double>(eigenvalues, "eigenvalues");
-  const auto power = vector_view<double>(target_power, "target_power", lam.size());
-  const auto mult = vector_view<double>(multiplicity, "multiplicity");
-  return theory::ModeSpectrum(lam, power, mult);
-}
 
 py::array_t<double> array(const Vector<double>& v) {
   return py::array_t<double>(v.size(), v.data());
@@ -32,7 +25,7 @@ void bind_theory_finite_size(py::module_& m) {
       [](const py::array& eigenvalues, const py::array& target_power, const py::array& multiplicity,
          double n_features, double n_samples, const py::array& times, double learning_rate,
          double noise, int talbot_nodes, int n_threads, py::object progress) {
-        const theory::ModeSpectrum modes = spectrum(eigenvalues, target_power, multiplicity);
+        const theory::ModeSpectrum modes = make_modes(eigenvalues, target_power, multiplicity);
         const auto time_view = vector_view<double>(times, "times");
         theory::CurveOptions options;
         options.learning_rate = learning_rate;
@@ -60,7 +53,7 @@ void bind_theory_finite_size(py::module_& m) {
       "static",
       [](const py::array& eigenvalues, const py::array& target_power, const py::array& multiplicity,
          double n_features, double n_samples, double ridge, double noise) {
-        const theory::ModeSpectrum modes = spectrum(eigenvalues, target_power, multiplicity);
+        const theory::ModeSpectrum modes = make_modes(eigenvalues, target_power, multiplicity);
         theory::FiniteSizeStatic out;
         {
           py::gil_scoped_release release;  // pure C++ below

@@ -17,6 +17,7 @@
 #include "scalinglab/errors.hpp"
 #include "scalinglab/optimizer.hpp"
 #include "scalinglab/parallel.hpp"
+#include "scalinglab/theory.hpp"
 #include "scalinglab/types.hpp"
 
 namespace py = pybind11;
@@ -30,6 +31,11 @@ void bind_solvers(py::module_& m);
 void bind_dynamics(py::module_& m);
 void bind_wishart(py::module_& m);
 void bind_theory(py::module_& m);
+
+/// The DMFT mode arrays from numpy (the one conversion, for bind_theory and
+/// bind_theory_finite_size); defined in bind_theory.cpp.
+theory::ModeSpectrum make_modes(const py::array& eigenvalues, const py::array& target_power,
+                                const py::array& multiplicity);
 void bind_theory_finite_size(py::module_& m);
 void bind_volterra(py::module_& m);
 void bind_scaling_fit(py::module_& m);
