@@ -136,14 +136,56 @@ def test_simulation_numpy_relu(benchmark):
                        iterations=1)
 
 
+def _contender(which, activation, seeds):
+    """One contender alone in this process: (seconds, mean test loss, peak RSS in MiB)."""
+    start = time.perf_counter()
+    if which == "scalinglab":
+        frame = latent_learning_curve(TASK, 2000, 2000, RIDGE, activation=activation, seeds=seeds,
+                                      rng=0, progress=False)
+        loss = float(frame["test_loss"].mean())
+    else:
+        loss = float(np.mean([numpy_simulation(TASK, 2000, 2000, RIDGE, activation, s)
+                              for s in range(seeds)]))
+    seconds = time.perf_counter() - start
+    return seconds, loss, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _baseline_rss():
+    """Peak RSS (MiB) of a process that only imported numpy and scalinglab."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 if __name__ == "__main__":
+    import json
+    import os
+    import subprocess
+
+    if len(sys.argv) > 1 and sys.argv[1] == "--contender":
+        if sys.argv[2] == "idle":
+            print(json.dumps({"rss": _baseline_rss()}))
+        else:
+            seconds, loss, rss = _contender(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+            print(json.dumps({"seconds": seconds, "loss": loss, "rss": rss}))
+        sys.exit(0)
     seeds = int(sys.argv[1]) if len(sys.argv) > 1 else 16
     fast, slow = time_theory()
     print(f"theory 100x100 M=1e4: scalinglab {fast:.2f} s, numpy {slow:.2f} s, ratio {slow/fast:.1f}")
+
+    def run(*args):
+        # Each contender in a fresh process, so that its peak RSS is its own.
+        out = subprocess.run([sys.executable, __file__, "--contender", *args], check=True,
+                             capture_output=True, text=True).stdout
+        return json.loads(out.strip().splitlines()[-1])
+
+    idle = run("idle")["rss"]
+    print(f"peak RSS of a process that only imports scalinglab: {idle:.0f} MiB")
     for activation in ("linear", "relu"):
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        fast, slow, loss_fast, loss_slow = time_simulation(activation, seeds)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        print(f"simulation {activation} N=P=2000 M=1e4 seeds={seeds}: scalinglab {fast:.1f} s, "
-              f"numpy {slow:.1f} s, ratio {slow/fast:.2f}; losses {loss_fast:.4g} vs {loss_slow:.4g}"
-              f"; peak RSS {peak/1024:.0f} MiB (was {before/1024:.0f})")
+        ours = run("scalinglab", activation, str(seeds))
+        load = os.getloadavg()[0]
+        theirs = run("numpy", activation, str(seeds))
+        print(f"simulation {activation} N=P=2000 M=1e4 seeds={seeds}: scalinglab "
+              f"{ours['seconds']:.1f} s, numpy {theirs['seconds']:.1f} s, speed-up "
+              f"{theirs['seconds'] / ours['seconds']:.2f}x; mean test loss {ours['loss']:.4g} "
+              f"(teacher-averaged) vs {theirs['loss']:.4g} (Monte Carlo teacher, 2000 held out); "
+              f"peak RSS {ours['rss']:.0f} vs {theirs['rss']:.0f} MiB; load {load:.1f} -> "
+              f"{os.getloadavg()[0]:.1f}", flush=True)

@@ -61,3 +61,25 @@ def test_explicit_thread_count_results_do_not_depend_on_the_crossover(fresh):
     _core.solvers.set_parallel_eigen_dimension(10**6)
     v1, u1 = solvers.eigh(a, n_threads=1)
     assert np.array_equal(v0, v1) and np.array_equal(u0, u1)
+
+
+def test_expired_or_busy_entries_are_measured_again(fresh, monkeypatch, tmp_path):
+    monkeypatch.delenv(_calibration.ENV_DIMENSION, raising=False)
+    monkeypatch.setenv(_calibration.ENV_CACHE_DIR, str(tmp_path))
+    _calibration.ensure_calibrated()
+    path = tmp_path / "calibration.json"
+    table = json.loads(path.read_text())
+    (key,) = table
+    entry = table[key]
+    # The lifetime follows the load before measuring: 30 days quiet, one hour busy.
+    lifetime = entry["valid_until"] - _calibration.time.time()
+    quiet = entry["load_before"] < 0.5 * entry["cores"]
+    expected = _calibration._QUIET_LIFETIME_S if quiet else _calibration._BUSY_LIFETIME_S
+    assert expected - 60 < lifetime <= expected
+    # An expired entry (or one without a lifetime, written by an older rule) is not used.
+    for stale in ({**entry, "valid_until": 0.0}, {k: v for k, v in entry.items() if k != "valid_until"}):
+        stale["parallel_eigen_dimension"] = 321
+        path.write_text(json.dumps({key: stale}))
+        monkeypatch.setattr(_calibration, "_done", False)
+        assert _calibration.ensure_calibrated() != 321
+        assert json.loads(path.read_text())[key]["parallel_eigen_dimension"] != 321

@@ -178,6 +178,24 @@ def test_ridge_path_equals_separate_solves(rng, k):
         assert _relative_error(train_predictions[i], K @ alpha) < 1e-8
 
 
+def test_ridge_path_in_several_products_equals_one_product(rng):
+    # All ridges go through one GEMM, in chunks of at most 2^24 result elements: with P = 300
+    # and k = 600 outputs that is 93 ridges per product, so 200 ridges take three products.
+    P, k = 300, 600
+    Phi = _features(rng, P, 80)
+    K = Phi @ Phi.T / 80
+    y = rng.standard_normal((P, k))
+    ridges = np.logspace(-5, 1, 200)
+    path = solvers.RidgePath(K, y, n_threads=1)
+    chunked = path.predict_train(ridges)
+    assert chunked.shape == (200, P, k)
+    for i in (0, 92, 93, 186, 199):  # both sides of each chunk boundary
+        single = path.predict_train([ridges[i]])[0]
+        assert _relative_error(chunked[i], single) < 1e-13
+        alpha = np.linalg.solve(K + P * ridges[i] * np.eye(P), y)
+        assert _relative_error(chunked[i], K @ alpha) < 1e-7
+
+
 def test_ridge_path_table(rng):
     P, N, m = 50, 40, 30
     Phi = _features(rng, P + m, N)

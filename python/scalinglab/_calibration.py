@@ -9,7 +9,13 @@ module measures that crossover once per machine and library version and caches i
 * ``SCALINGLAB_PARALLEL_EIGEN_DIM`` (an int >= 0) overrides everything (0 = always all cores);
 * otherwise the cache file ``$SCALINGLAB_CACHE_DIR/calibration.json`` (default
   ``~/.cache/scalinglab``) holds one entry per key (CPU model, core count, scalinglab version,
-  OpenBLAS config); a missing entry is measured (about 1-2 s on 2 cores) and written.
+  OpenBLAS config); a missing or expired entry is measured (about 1-2 s on 2 cores) and written.
+
+An entry lives 30 days when it was measured on a quiet machine (1-minute load average below
+half the cores before measuring) and one hour otherwise. The outcome under foreign load is the
+opposite of the quiet one (on the loaded 2-core development machine two threads lost to one by
+12x at n = 768, where on the quiet machine they win 1.8x at n = 2000), so a measurement taken
+in a busy moment must not decide for the next month.
 
 The calibration never changes results for an explicit thread count; for ``n_threads=0`` it fixes
 the thread count per (machine, dimension), and an eigendecomposition is bit-identical only for a
@@ -45,7 +51,10 @@ _ROUNDS = 3
 _MARGIN = 0.95
 _NEVER = 2**31 - 1
 # Bumped when the rule changes, so that entries cached by an older rule are measured again.
-_RULE_VERSION = 2
+_RULE_VERSION = 3
+# Lifetime of a cached entry measured on a quiet / a busy machine (seconds); see the docstring.
+_QUIET_LIFETIME_S = 30 * 24 * 3600.0
+_BUSY_LIFETIME_S = 3600.0
 
 _lock = threading.Lock()
 _done = False
@@ -87,6 +96,7 @@ def calibrate_eigen_dimension(sizes=_SIZES, rounds: int = _ROUNDS) -> dict:
     machine's load hits both counts alike; the best round of each is kept.
     """
     cores = os.cpu_count() or 1
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     timings = {}
     dimension = _NEVER if cores > 1 else 0
     if cores > 1:
@@ -114,8 +124,18 @@ def calibrate_eigen_dimension(sizes=_SIZES, rounds: int = _ROUNDS) -> dict:
         "cores": cores,
         "timings_s": {str(n): list(v) for n, v in timings.items()},
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "load_before": load_before,
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "valid_until": time.time()
+        + (_QUIET_LIFETIME_S if load_before < 0.5 * cores else _BUSY_LIFETIME_S),
     }
+
+
+def _usable(entry) -> bool:
+    """A cached entry of the current rule that has not expired."""
+    return (isinstance(entry, dict) and "parallel_eigen_dimension" in entry
+            and isinstance(entry.get("valid_until"), (int, float))
+            and time.time() < entry["valid_until"])
 
 
 def _read_cache(path: Path) -> dict:
@@ -157,7 +177,7 @@ def ensure_calibrated() -> int:
                 key = _machine_key()
                 table = _read_cache(path)
                 entry = table.get(key)
-                if not isinstance(entry, dict) or "parallel_eigen_dimension" not in entry:
+                if not _usable(entry):
                     entry = calibrate_eigen_dimension()
                     table = _read_cache(path)  # another process may have written meanwhile
                     table[key] = entry

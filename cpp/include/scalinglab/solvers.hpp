@@ -134,6 +134,12 @@ class RidgePath {
  private:
   /// Filter factors f_i(r) = 1/(e_i + P r), 0 below the cutoff.
   Vector<T> inverse_shifted(double ridge) const;
+  /// left (rows, P, column-major) times diag(factors_of(r)) U^T Y for every r, as one GEMM per
+  /// chunk of ridges: one (rows, k) matrix per ridge.
+  template <class Factors>
+  std::vector<RowMatrix<T>> apply_filters(const T* left, Index rows,
+                                          const std::vector<double>& ridges, Factors factors_of,
+                                          const RunControl& control) const;
 
   SymmetricEigen<T> eigen_;
   ColMatrix<T> projected_targets_;
