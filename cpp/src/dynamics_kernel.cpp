@@ -3,11 +3,13 @@
 /// map, every t from one eigendecomposition per dataset size. See dynamics.hpp.
 #include <algorithm>
 #include <limits>
+#include <sstream>
 #include <string>
 
 #include "dynamics_internal.hpp"
 #include "scalinglab/blas.hpp"
 #include "scalinglab/errors.hpp"
+#include "scalinglab/solvers.hpp"
 
 namespace scalinglab::dynamics {
 
@@ -38,13 +40,31 @@ void kernel_learning_curves(const ConstRowRef<double>& K_train, const ConstRowRe
   const Index nP = static_cast<Index>(P_grid.size());
   require(test.rows() == nP && test.cols() == T && train.rows() == nP && train.cols() == T, "test",
           "expected output shape (nP, T)");
+  // A precomputed Gram is validated here, where it costs no extra factorisation: symmetry to
+  // 1e-8 relative (the tolerance of solvers::eigh, one cache-blocked pass), and semi-
+  // definiteness from the eigenvalues computed anyway (a Gram's smallest eigenvalue is >= about
+  // -P eps max|K| from rounding, far above -1e-10 max|K|).
+  require_symmetric<double>(K_train, "K_train", 1e-8);
+  const double max_abs = K_train.cwiseAbs().maxCoeff();
   BlasThreadScope blas_threads(threads_for(control, 2.0 * static_cast<double>(Q) * P * P));
   for (Index j = 0; j < nP; ++j) {
     const Index p = P_grid[static_cast<std::size_t>(j)];
     const double inv_p = 1.0 / static_cast<double>(p);
-    ColMatrix<double> U = K_train.topLeftCorner(p, p) * inv_p;
+    // K is symmetric, so its row-major block read as column-major is the same matrix: a
+    // contiguous copy instead of a transposing one.
+    ColMatrix<double> U = Eigen::Map<const ColMatrix<double>, 0, Eigen::OuterStride<>>(
+                              K_train.data(), p, p, Eigen::OuterStride<>(K_train.outerStride())) *
+                          inv_p;
     Vector<double> mu;
     eigen_decompose(U, mu, control);
+    if (p > 0 && mu.minCoeff() < -1e-10 * max_abs) {
+      std::ostringstream msg;
+      msg << "expected a positive semi-definite Gram matrix (a kernel's Gram has no negative "
+             "eigenvalues), but its leading (" << p << ", " << p << ") block has the eigenvalue "
+          << mu.minCoeff() * static_cast<double>(p) << " below -1e-10 * P * max|K| = "
+          << -1e-10 * max_abs * static_cast<double>(p);
+      require(false, "K_train", msg.str());
+    }
     mu = mu.cwiseMax(0.0);
     const Vector<double> projected = U.transpose() * y_train.head(p);  // U^T y
     Vector<double> a = projected * inv_p;                              // U^T y / P
