@@ -205,9 +205,9 @@ class _PSide:
 
     def cat(self, other):
         out = object.__new__(_PSide)
-        out.__dict__ = {k: (np.concatenate([v, other.__dict__[k]]) if isinstance(v, np.ndarray)
+        out.__dict__ = {k: (np.concatenate([v, other.__dict__[k]], axis=-1) if isinstance(v, np.ndarray)
                             else v) for k, v in self.__dict__.items() if k != "forms"}
-        out.forms = {k: tuple(None if v is None else np.concatenate([v, other.forms[k][i]])
+        out.forms = {k: tuple(None if v is None else np.concatenate([v, other.forms[k][i]], axis=-1)
                               for i, v in enumerate(f)) for k, f in self.forms.items()}
         return out
 
@@ -247,7 +247,7 @@ class _PSide:
 def _two_point(A, B, noise, corrected=True):
     """(W0, W) of tests/_finite_size_reference._two_point for the sums of A (rows), B (cols)."""
     n = A.n
-    S1, S2 = A.s[:, None], B.s[None, :]
+    S1, S2 = A.s[..., :, None], B.s[..., None, :]
     same = np.abs(S1 - S2) <= 1e-12 * np.abs(S1)
     diff = np.where(same, 1.0, S2 - S1)
 
@@ -256,32 +256,32 @@ def _two_point(A, B, noise, corrected=True):
 
     ga, dga, _ = A.leading("target")
     gb, dgb, ddgb = B.leading("target")
-    g1, g2, dg2 = ga[:, None], gb[None, :], dgb[None, :]
+    g1, g2, dg2 = ga[..., :, None], gb[..., None, :], dgb[..., None, :]
     dd = divided(g1, g2, dg2)
     V0 = g1 + S2 * dd
-    R1, R2 = A.R[:, None], B.R[None, :]
+    R1, R2 = A.R[..., :, None], B.R[..., None, :]
     W0 = V0 / (R1 * R2)
     hA = A.leading("lam")[0]
     hB, dhB = B.leading("lam")[:2]
-    lead = hA[:, None] + S2 * divided(hA[:, None], hB[None, :], dhB[None, :])
+    lead = hA[..., :, None] + S2 * divided(hA[..., :, None], hB[..., None, :], dhB[..., None, :])
     scale = noise / (n * S1 * S2)
     if not corrected:
         return W0 + scale * lead, None
-    dV0 = np.where(same, dg2 + S2 * 0.5 * ddgb[None, :],
+    dV0 = np.where(same, dg2 + S2 * 0.5 * ddgb[..., None, :],
                    dd + S2 * (dg2 * diff - (g2 - g1)) / diff**2)
-    dW0 = dV0 / (R1 * R2) - W0 * B.dR_ds()[None, :] / R2
-    W11 = ((ga + A.s * dga) / A.R**2)[:, None]
+    dW0 = dV0 / (R1 * R2) - W0 * B.dR_ds()[..., None, :] / R2
+    W11 = ((ga + A.s * dga) / A.R**2)[..., :, None]
     Y1 = W11 - S2 * np.where(same, -dW0, (W11 - W0) / diff)
     Y2 = W0 + S2 * dW0
     ha, hb = A.correction("target"), B.correction("target")
     dhb = B.correction_derivative("target")
-    Vf = V0 + ha[:, None] + S2 * divided(ha[:, None], hb[None, :], dhb[None, :])
-    t1 = ((hA + A.correction("lam")) / n)[:, None]
-    one_minus_tau2 = B.R[None, :] + B.s[None, :] * B.E3[None, :] / (n**2 * B.Dn[None, :]**2)
+    Vf = V0 + ha[..., :, None] + S2 * divided(ha[..., :, None], hb[..., None, :], dhb[..., None, :])
+    t1 = ((hA + A.correction("lam")) / n)[..., :, None]
+    one_minus_tau2 = B.R[..., None, :] + B.s[..., None, :] * B.E3[..., None, :] / (n**2 * B.Dn[..., None, :]**2)
     W = ((1.0 + t1) * Vf + (Y1 + Y2) / n) / one_minus_tau2
     cA, cB = A.correction("lam"), B.correction("lam")
     dcB = B.correction_derivative("lam")
-    full = lead + cA[:, None] + S2 * divided(cA[:, None], cB[None, :], dcB[None, :])
+    full = lead + cA[..., :, None] + S2 * divided(cA[..., :, None], cB[..., None, :], dcB[..., None, :])
     return W0 + scale * lead, W + scale * full
 
 
@@ -320,55 +320,113 @@ def talbot(t, n):
     return nodes, weights
 
 
-def two_sided_curve(modes, N, P, times, nodes=16, parts=False):
-    """(dmft_test, dmft_train, test_correction, train_correction) from the P-side DE of the
-    plain averages (which is the DMFT) and the corrections, at each time (T,)."""
+def _reshape(side, shape):
+    out = object.__new__(_PSide)
+    out.__dict__ = {k: (v.reshape(shape) if isinstance(v, np.ndarray) else v)
+                    for k, v in side.__dict__.items() if k != "forms"}
+    out.forms = {k: tuple(None if v is None else v.reshape(shape) for v in f)
+                 for k, f in side.forms.items()}
+    return out
+
+
+def two_sided_corrections(modes, N, P, times, nodes=16):
+    """(test_correction, train_correction), shape (T,), at gradient-flow times (time scale 1)
+    with both N and P finite; also returns the P-side deterministic equivalent of the plain
+    averages (which equals the DMFT: a check) as (test0, train0)."""
+    times = np.asarray(times, dtype=np.float64)
     consts, total = _constants(modes, N)
     noise = modes.noise
-    T = len(times)
-    res = {k: np.zeros(T) for k in ("test0", "train0", "dtest", "dtrain", "I_test", "II_test")}
-    for i, t in enumerate(times):
-        s, w = talbot(t, nodes)
-        plain, full = _sides(modes, N, P, s, consts, total)
-        cols_p, cols_f = plain.cat(plain.conj()[1:] if False else _tail_conj(plain)), \
-            full.cat(_tail_conj(full))
-        fw = np.concatenate([w, np.conj(w[1:])])
-        pi_p, pi_f = consts["plain"][0], consts["full"][0]
-        W0p, Wp = _two_point(plain, cols_p, noise + pi_p)
-        W0f, _ = _two_point(full, cols_f, noise + pi_f, corrected=False)
+    T = times.size
+    out = {k: np.zeros(T) for k in ("test0", "train0", "dtest", "dtrain")}
+    live = np.nonzero(times > 0)[0]
+    if live.size == 0:
+        return out
+    contours = [talbot(times[i], nodes) for i in live]
+    s = np.array([c[0] for c in contours])          # (T', n)
+    w = np.array([c[1] for c in contours])
+    plain, full = _sides(modes, N, P, s.ravel(), consts, total)
+    plain, full = _reshape(plain, s.shape), _reshape(full, s.shape)
+    cols_p, cols_f = plain.cat(_tail_conj(plain)), full.cat(_tail_conj(full))
+    fw = np.concatenate([w, np.conj(w[:, 1:])], axis=1)
+    pi_p, pi_f = consts["plain"][0], consts["full"][0]
+    W0p, Wp = _two_point(plain, cols_p, noise + pi_p)
+    W0f, _ = _two_point(full, cols_f, noise + pi_f, corrected=False)
 
-        def inv2(F):
-            row = (w[:, None] * fw[None, :] * F).sum(axis=1)
-            return 2.0 * row.real.sum() - row[0].real
+    def inv2(F):
+        row = (w[:, :, None] * fw[:, None, :] * F).sum(axis=2)
+        return 2.0 * row.real.sum(axis=1) - row[:, 0].real
 
-        res["test0"][i] = inv2(W0p) + pi_p
-        res["I_test"][i] = inv2(W0f - W0p) + (pi_f - pi_p)
-        res["II_test"][i] = inv2(Wp - W0p)
-        # train at 2t on the contour of t
-        w2 = w * np.exp(t * s)
+    out["test0"][live] = inv2(W0p) + pi_p
+    out["dtest"][live] = inv2(W0f - W0p + Wp - W0p) + (pi_f - pi_p)
+    w2 = w * np.exp(times[live, None] * s)  # the 1-D inversion at 2t on the contour of t
 
-        def inv1(F):
-            v = w2 * F
-            return v[0].real + 2.0 * v[1:].real.sum()
+    def inv1(F):
+        v = w2 * F
+        return v[:, 0].real + 2.0 * v[:, 1:].real.sum(axis=1)
 
-        def train_de(side, name):
-            # H0 - s g decays like 1/s (the Laplace transform of beta^T S e^{-tS} beta)
-            pi, H0 = consts[name]
-            return H0 - side.s * side.leading("target")[0] + (noise + pi) / side.kappa
+    def train_de(side, name):
+        # H0 - s g decays like 1/s (the Laplace transform of beta^T S e^{-tS} beta)
+        pi, H0 = consts[name]
+        return H0 - side.s * side.leading("target")[0] + (noise + pi) / side.kappa
 
-        res["train0"][i] = inv1(train_de(plain, "plain"))
-        dI = inv1(train_de(full, "full") - train_de(plain, "plain"))
-        dII = inv1(-plain.s * plain.correction("target") + (noise + pi_p) / P *
-                   plain.correction("ones"))
-        res["dtrain"][i] = dI + dII
-        res["dtest"][i] = res["I_test"][i] + res["II_test"][i]
-    return res
+    out["train0"][live] = inv1(train_de(plain, "plain"))
+    out["dtrain"][live] = inv1(train_de(full, "full") - train_de(plain, "plain")
+                               - plain.s * plain.correction("target")
+                               + (noise + pi_p) / P * plain.correction("ones"))
+    return out
 
 
 def _tail_conj(side):
     c = side.conj()
     out = object.__new__(_PSide)
-    out.__dict__ = {k: (v[1:] if isinstance(v, np.ndarray) else v) for k, v in c.__dict__.items()
-                    if k != "forms"}
-    out.forms = {k: tuple(None if v is None else v[1:] for v in f) for k, f in c.forms.items()}
+    out.__dict__ = {k: (v[..., 1:] if isinstance(v, np.ndarray) else v)
+                    for k, v in c.__dict__.items() if k != "forms"}
+    out.forms = {k: tuple(None if v is None else v[..., 1:] for v in f) for k, f in c.forms.items()}
     return out
+
+
+def _static_at(modes, N, P, ridge, consts, total):
+    """(dmft_test, dmft_train, test_correction, train_correction) at real ridge > 0."""
+    noise = modes.noise
+    s = np.array([ridge + 0j])
+    plain, full = _sides(modes, N, P, s, consts, total)
+    r2 = ridge * ridge
+    W0p, Wp = _two_point(plain, plain, noise + consts["plain"][0])
+    W0f, _ = _two_point(full, full, noise + consts["full"][0], corrected=False)
+    pi_p, pi_f = consts["plain"][0], consts["full"][0]
+    test0 = (r2 * W0p[0, 0]).real + pi_p
+    dtest = (r2 * (W0f - W0p + Wp - W0p)[0, 0]).real + pi_f - pi_p
+
+    def train_de(side, name):
+        g, dg, _ = side.leading("target")
+        x_s = 1.0 / side.Dn  # dx/ds on the P side
+        return (r2 * (g + ridge * dg) + (noise + consts[name][0]) * r2 * x_s / side.kappa**2)[0].real
+
+    train0 = train_de(plain, "plain")
+    dtrain = train_de(full, "full") - train0 + (
+        r2 * (plain.correction("target") + ridge * plain.correction_derivative("target"))
+        - (noise + pi_p) / P * r2 * plain.correction_derivative("ones"))[0].real
+    return np.array([test0, train0, dtest, dtrain])
+
+
+def two_sided_static(modes, N, P, ridge):
+    """(dmft_test, dmft_train, test_correction, train_correction) of the ridge (ridge > 0) or
+    t -> inf (ridge 0) losses. Ridge 0: Richardson from ridges h, 2h, 4h (error O(h^3)),
+    h = 1e-2 x the DMFT's kappa at ridge 0 when P < N ... (see docs)."""
+    consts, total = _constants(modes, N)
+    if ridge > 0:
+        return _static_at(modes, N, P, ridge, consts, total)
+    h = _RIDGE0_STEP * _ridge0_scale(modes, N, P)
+    f = [_static_at(modes, N, P, c * h, consts, total) for c in (1.0, 2.0, 4.0)]
+    return (8.0 * f[0] - 6.0 * f[1] + f[2]) / 3.0
+
+
+_RIDGE0_STEP = 3e-4  # h^3 error 1e-10 of the loss, round-off of the 1/x divisions ~1e-10
+
+
+def _ridge0_scale(modes, N, P):
+    # the P-side kappa at ridge 0 when P < N (interpolation: kappa_P -> kappa_Pc > 0); for P > N
+    # kappa_P -> 0 with the ridge and the scale is the ridge at which kappa_P equals the smallest
+    # typical eigenvalue of C (the N-side kappa_c)
+    kc = _core.theory.critical_kappa(modes.spectrum, modes.multiplicity, float(min(N, P)))
+    return float(kc)

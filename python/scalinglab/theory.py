@@ -113,10 +113,10 @@ def _finite_size_mode(finite_size, method="gf", ensemble=1.0) -> str | None:
     return finite_size
 
 
-def _finite_size_sides(N: float, P: float) -> None:
-    if math.isfinite(N) and math.isfinite(P):
-        raise ValueError("`finite_size`: 'leading' is derived with one finite side (N finite and "
-                         f"P = inf, or P finite and N = inf); got N={N:g}, P={P:g}")
+def _finite_size_sides(N: float, P: float, rank: float) -> None:
+    if math.isfinite(N) and math.isfinite(P) and N >= rank:
+        raise ValueError("`finite_size`: 'leading' with both N and P finite needs N below the "
+                         f"number of modes ({rank:g}); got N={N:g}, P={P:g}")
 
 
 def _warn_finite_size(finite_size, Ns, Ps) -> None:
@@ -430,13 +430,23 @@ def learning_curve_theory(task, N, P, t, *, optimizer=None, method: str | None =
     return pd.concat(frames, ignore_index=True)
 
 
+def _rank(modes) -> float:
+    return float(modes.multiplicity.sum()) if modes.multiplicity.size else float(modes.spectrum.size)
+
+
 def _finite_size_curve(modes, N, P, times, eta, nodes, threads):
     """The DMFT curves plus the leading finite-size correction, in one pass (theory_finite_size)."""
     from scalinglab import theory_finite_size as fs
 
-    _finite_size_sides(N, P)
+    _finite_size_sides(N, P, _rank(modes))
     if not (math.isfinite(N) or math.isfinite(P)):
         return _curve(modes, N, P, times, "gf", eta, 1.0, nodes, threads)
+    if math.isfinite(N) and math.isfinite(P):
+        from scalinglab import _finite_size_two_sided as two
+
+        test, train = _curve(modes, N, P, times, "gf", eta, 1.0, nodes, threads)
+        c = two.two_sided_corrections(modes, N, P, eta * times, nodes)
+        return test + c["dtest"], train + c["dtrain"]
     test, train, d_test, d_train, unreliable = fs.corrected_curve(modes, N, P, times, eta, nodes,
                                                                   threads)
     if unreliable.any():
@@ -509,7 +519,7 @@ def static_loss(task, N, P, *, ridge=0.0, ensemble=1, truncation: str = "warn",
     correct = _finite_size_mode(finite_size, "gf", E) == "leading"
     if correct:
         for n, p in zip(grid_n, grid_p):
-            _finite_size_sides(n, p)
+            _finite_size_sides(n, p, as_linear_task(task).M)
 
     def errors(modes):
         core_r, clamped = _clamped_ridges(grid_r, task)
@@ -558,7 +568,16 @@ def _finite_size_static(modes, grid_n, grid_p, grid_r, test, train):
 
     test, train = np.array(test, dtype=np.float64), np.array(train, dtype=np.float64)
     for i, (n, p, r) in enumerate(zip(grid_n, grid_p, grid_r)):
-        if math.isfinite(n):
+        if math.isfinite(n) and math.isfinite(p):
+            from scalinglab import _finite_size_two_sided as two
+
+            if r == 0 and n == p:
+                continue  # the interpolation peak: the ridgeless DMFT is +inf, and so is E loss
+            d_test, d_train = two.two_sided_static(modes, n, p, r)[2:]
+            test[i] += d_test
+            if not (r == 0 and p < n):  # ridgeless interpolation: the train loss is exactly 0
+                train[i] += d_train
+        elif math.isfinite(n):
             delta = fs.width_static(modes, n, r)
             test[i] += delta
             train[i] += delta
