@@ -125,7 +125,7 @@ def _warn_finite_size(finite_size, Ns, Ps) -> None:
         warnings.warn(
             f"N or P = {min(finite):g} <= {_FINITE_SIZE_WARN_BELOW}: the DMFT / deterministic "
             "equivalent drops an O(1/N), O(1/P) term (a few percent of the loss here); use "
-            "finite_size='leading' (one finite side) or see docs/theory-finite-size.md.",
+            "finite_size='leading' or see docs/theory-finite-size.md.",
             FiniteSizeWarning, stacklevel=3)
 
 
