@@ -244,7 +244,8 @@ def _sim_z(task, N, P, times, seeds, columns=("test_loss",)):
             d = np.append(d, sl.static_loss(task, N, P, truncation="ignore")[col])
             c = np.append(c, sl.static_loss(task, N, P, truncation="ignore",
                                             finite_size="leading")[col])
-        out[col] = ((mean - d) / se, (mean - c) / se)
+        with np.errstate(divide="ignore", invalid="ignore"):  # se = 0: ridgeless train at P < N
+            out[col] = ((mean - d) / se, (mean - c) / se)
     return out
 
 

@@ -511,6 +511,44 @@ FiniteSizeStatic finite_size_static(const ModeSpectrum& modes, double n_features
           (8.0 * f1.train_correction - 6.0 * f2.train_correction + f4.train_correction) / 3.0};
 }
 
+std::vector<Complex> power_sums(const Eigen::Ref<const Vector<double>>& lambda,
+                                const Eigen::Ref<const Eigen::MatrixXd>& weights,
+                                const std::vector<Complex>& kappa, int max_power,
+                                const RunControl& control) {
+  const Index M = lambda.size(), W = weights.cols();
+  require(weights.rows() == M, "weights", "expected one row per eigenvalue");
+  require(max_power >= 1 && max_power <= 16, "max_power", "expected 1..16");
+  require(W >= 1 && W <= 8, "weights", "expected 1..8 columns");
+  const Index K = static_cast<Index>(kappa.size());
+  std::vector<Complex> out(static_cast<std::size_t>(K * max_power * W));
+  const int threads = control.threads();
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (Index k = 0; k < K; ++k) {
+    double re[16 * 8] = {}, im[16 * 8] = {};
+    const double kr = kappa[k].real(), ki = kappa[k].imag(), ki2 = ki * ki;
+    for (Index m = 0; m < M; ++m) {  // mode order: thread independent
+      const double dr = kr + lambda[m];
+      const double inv = 1.0 / (dr * dr + ki2);
+      const double zr = dr * inv, zi = -ki * inv;
+      double pr = zr, pi = zi;
+      for (int p = 0; p < max_power; ++p) {
+        for (Index c = 0; c < W; ++c) {
+          const double w = weights(m, c);
+          re[p * 8 + c] += w * pr;
+          im[p * 8 + c] += w * pi;
+        }
+        const double nr = pr * zr - pi * zi;
+        pi = pr * zi + pi * zr;
+        pr = nr;
+      }
+    }
+    for (int p = 0; p < max_power; ++p)
+      for (Index c = 0; c < W; ++c)
+        out[static_cast<std::size_t>((k * max_power + p) * W + c)] = {re[p * 8 + c], im[p * 8 + c]};
+  }
+  return out;
+}
+
 ResolventExpansion resolvent_expansion(const ModeSpectrum& modes, double n, Complex s) {
   require(n > 0 && std::isfinite(n), "n", "must be finite and > 0, got " + number(n));
   const std::vector<OnePointSolution> solution = solve_one_point(modes, kInf, n, {s});

@@ -33,7 +33,7 @@ import numpy as np
 
 from scalinglab._native import _core
 
-_ORDER = 6  # Taylor coefficients kept (derivatives up to 3 are used, plus a shift of kappa_P)
+_ORDER = 5  # Taylor coefficients kept: derivatives up to 3 of U, Psi, plus the first-order shift of kappa_P
 
 
 # ---- truncated power series (last axis = coefficients) ---------------------------------------
@@ -100,19 +100,15 @@ def _evaluate(a, e):
 
 # ---- N-side averages as series in the P-side ridge x -------------------------------------------
 
-def _n_side_series(modes, N, kappa):
+def _n_side_series(modes, N, kappa, n_threads=0):
     """Series in eps = x - x0 of U and Phi (plain and O(1/N)-corrected) at M-mode kappa (K,)."""
     L = _ORDER
     lam = modes.spectrum
     m = modes.multiplicity if modes.multiplicity.size else np.ones_like(lam)
     weights = np.stack([m * lam, m * lam**2, m * lam * modes.power, m * lam**2 * modes.power], 1)
     kappa = np.asarray(kappa, dtype=np.complex128)
-    z = 1.0 / (lam[None, :] + kappa[:, None])
     sums = np.zeros((kappa.size, L + 3, 4), dtype=np.complex128)  # sums[:, p] = sum w z^p
-    zp = np.ones_like(z)
-    for p in range(1, L + 3):
-        zp = zp * z
-        sums[:, p] = zp @ weights
+    sums[:, 1:] = _core.theory_finite_size.power_sums(lam, weights, kappa, L + 2, n_threads)
 
     def series(col, p):  # sum w z(kappa + d)^p = sum_j C(p+j-1, j) (-d)^j sum w z^(p+j)
         j = np.arange(L)
@@ -287,10 +283,10 @@ def _two_point(A, B, noise, corrected=True):
 
 # ---- assembly at nodes ---------------------------------------------------------------------------
 
-def _sides(modes, N, P, s, consts, total):
+def _sides(modes, N, P, s, consts, total, n_threads=0):
     """(_PSide plain, _PSide corrected) at Laplace variables s (K,)."""
     kappa = _core.theory.one_point(modes.spectrum, modes.multiplicity, float(N), float(P), s)[0]
-    x0, plain, full = _n_side_series(modes, N, kappa)
+    x0, plain, full = _n_side_series(modes, N, kappa, n_threads)
     out = []
     for name, ser in (("plain", plain), ("full", full)):
         pi, H0 = consts[name]
@@ -329,7 +325,7 @@ def _reshape(side, shape):
     return out
 
 
-def two_sided_corrections(modes, N, P, times, nodes=16):
+def two_sided_corrections(modes, N, P, times, nodes=16, n_threads=0):
     """(test_correction, train_correction), shape (T,), at gradient-flow times (time scale 1)
     with both N and P finite; also returns the P-side deterministic equivalent of the plain
     averages (which equals the DMFT: a check) as (test0, train0)."""
@@ -344,7 +340,7 @@ def two_sided_corrections(modes, N, P, times, nodes=16):
     contours = [talbot(times[i], nodes) for i in live]
     s = np.array([c[0] for c in contours])          # (T', n)
     w = np.array([c[1] for c in contours])
-    plain, full = _sides(modes, N, P, s.ravel(), consts, total)
+    plain, full = _sides(modes, N, P, s.ravel(), consts, total, n_threads)
     plain, full = _reshape(plain, s.shape), _reshape(full, s.shape)
     cols_p, cols_f = plain.cat(_tail_conj(plain)), full.cat(_tail_conj(full))
     fw = np.concatenate([w, np.conj(w[:, 1:])], axis=1)

@@ -445,7 +445,7 @@ def _finite_size_curve(modes, N, P, times, eta, nodes, threads):
         from scalinglab import _finite_size_two_sided as two
 
         test, train = _curve(modes, N, P, times, "gf", eta, 1.0, nodes, threads)
-        c = two.two_sided_corrections(modes, N, P, eta * times, nodes)
+        c = two.two_sided_corrections(modes, N, P, eta * times, nodes, threads)
         return test + c["dtest"], train + c["dtrain"]
     test, train, d_test, d_train, unreliable = fs.corrected_curve(modes, N, P, times, eta, nodes,
                                                                   threads)
