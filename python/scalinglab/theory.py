@@ -365,11 +365,14 @@ def learning_curve_theory(task, N, P, t, *, optimizer=None, method: str | None =
     n_threads : int
         Threads over times (0 = all cores). Results do not depend on it.
     finite_size : {None, "leading"}
-        None: the DMFT (exact in the proportional limit). "leading": add the O(1/N) (P = inf)
-        or O(1/P) (N = inf) term the DMFT drops (real-Gaussian resolvent correction, see
-        :mod:`scalinglab.theory_finite_size` and docs/theory-finite-size.md); gradient flow,
-        ensemble 1, one finite side only. With None, a :class:`FiniteSizeWarning` is raised
-        when a finite N or P is <= 50.
+        None: the DMFT (exact in the proportional limit). "leading": add the O(1/N) and O(1/P)
+        terms the DMFT drops (real-Gaussian resolvent corrections, see
+        :mod:`scalinglab.theory_finite_size` and docs/theory-finite-size.md): one finite side
+        (error O(1/n^2)), or both N and P finite (``_finite_size_two_sided``: conditional on A
+        the P-side expansion of a regression on C = A Lam A^T / N, with the N-side averages to
+        O(1/N); neglects O(1/N^2 + 1/P^2 + 1/(N P)); needs N below the number of modes);
+        gradient flow, ensemble 1. With None, a :class:`FiniteSizeWarning` is raised when a
+        finite N or P is <= 50.
 
     Returns
     -------
@@ -499,9 +502,11 @@ def static_loss(task, N, P, *, ridge=0.0, ensemble=1, truncation: str = "warn",
         For a PowerLawTask: warn when doubling M moves the test error by more than 1%; ignore;
         or extend the power law to M = infinity (see the module notes).
     finite_size : {None, "leading"}
-        None: the deterministic equivalent. "leading": add the O(1/N) (P = inf) or O(1/P)
-        (N = inf) correction (docs/theory-finite-size.md); ensemble 1, one finite side; at
-        ridge 0 the finite side must be below the number of modes.
+        None: the deterministic equivalent. "leading": add the O(1/N) and/or O(1/P)
+        correction (docs/theory-finite-size.md); ensemble 1. One finite side: at ridge 0 it must
+        be below the number of modes. Both finite: N below the number of modes; ridge 0 by
+        Richardson from ridges h, 2h, 4h (h = 3e-4 kappa_c(min(N, P))); at ridge 0 and N = P
+        the loss is +inf (interpolation peak) and is returned uncorrected.
 
     Returns
     -------
