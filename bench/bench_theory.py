@@ -226,7 +226,8 @@ if __name__ == "__main__":
 # ---- finite_size="leading" against the plain DMFT (issue 9) -----------------------------------
 
 FINITE_SIZE_TASK = PowerLawTask(a=2.0, b=1.5, M=10_000)
-FINITE_SIZE_CASES = {"N100_Pinf": (100.0, np.inf), "Ninf_P100": (np.inf, 100.0)}
+FINITE_SIZE_CASES = {"N100_Pinf": (100.0, np.inf), "Ninf_P100": (np.inf, 100.0),
+                     "N100_P100": (100.0, 100.0)}
 
 
 def run_finite_size(N, P, finite_size):

@@ -113,10 +113,10 @@ def _finite_size_mode(finite_size, method="gf", ensemble=1.0) -> str | None:
     return finite_size
 
 
-def _finite_size_sides(N: float, P: float) -> None:
-    if math.isfinite(N) and math.isfinite(P):
-        raise ValueError("`finite_size`: 'leading' is derived with one finite side (N finite and "
-                         f"P = inf, or P finite and N = inf); got N={N:g}, P={P:g}")
+def _finite_size_sides(N: float, P: float, rank: float) -> None:
+    if math.isfinite(N) and math.isfinite(P) and N >= rank:
+        raise ValueError("`finite_size`: 'leading' with both N and P finite needs N below the "
+                         f"number of modes ({rank:g}); got N={N:g}, P={P:g}")
 
 
 def _warn_finite_size(finite_size, Ns, Ps) -> None:
@@ -125,7 +125,7 @@ def _warn_finite_size(finite_size, Ns, Ps) -> None:
         warnings.warn(
             f"N or P = {min(finite):g} <= {_FINITE_SIZE_WARN_BELOW}: the DMFT / deterministic "
             "equivalent drops an O(1/N), O(1/P) term (a few percent of the loss here); use "
-            "finite_size='leading' (one finite side) or see docs/theory-finite-size.md.",
+            "finite_size='leading' or see docs/theory-finite-size.md.",
             FiniteSizeWarning, stacklevel=3)
 
 
@@ -365,11 +365,14 @@ def learning_curve_theory(task, N, P, t, *, optimizer=None, method: str | None =
     n_threads : int
         Threads over times (0 = all cores). Results do not depend on it.
     finite_size : {None, "leading"}
-        None: the DMFT (exact in the proportional limit). "leading": add the O(1/N) (P = inf)
-        or O(1/P) (N = inf) term the DMFT drops (real-Gaussian resolvent correction, see
-        :mod:`scalinglab.theory_finite_size` and docs/theory-finite-size.md); gradient flow,
-        ensemble 1, one finite side only. With None, a :class:`FiniteSizeWarning` is raised
-        when a finite N or P is <= 50.
+        None: the DMFT (exact in the proportional limit). "leading": add the O(1/N) and O(1/P)
+        terms the DMFT drops (real-Gaussian resolvent corrections, see
+        :mod:`scalinglab.theory_finite_size` and docs/theory-finite-size.md): one finite side
+        (error O(1/n^2)), or both N and P finite (``_finite_size_two_sided``: conditional on A
+        the P-side expansion of a regression on C = A Lam A^T / N, with the N-side averages to
+        O(1/N); neglects O(1/N^2 + 1/P^2 + 1/(N P)); needs N below the number of modes);
+        gradient flow, ensemble 1. With None, a :class:`FiniteSizeWarning` is raised when a
+        finite N or P is <= 50.
 
     Returns
     -------
@@ -430,13 +433,23 @@ def learning_curve_theory(task, N, P, t, *, optimizer=None, method: str | None =
     return pd.concat(frames, ignore_index=True)
 
 
+def _rank(modes) -> float:
+    return float(modes.multiplicity.sum()) if modes.multiplicity.size else float(modes.spectrum.size)
+
+
 def _finite_size_curve(modes, N, P, times, eta, nodes, threads):
     """The DMFT curves plus the leading finite-size correction, in one pass (theory_finite_size)."""
     from scalinglab import theory_finite_size as fs
 
-    _finite_size_sides(N, P)
+    _finite_size_sides(N, P, _rank(modes))
     if not (math.isfinite(N) or math.isfinite(P)):
         return _curve(modes, N, P, times, "gf", eta, 1.0, nodes, threads)
+    if math.isfinite(N) and math.isfinite(P):
+        from scalinglab import _finite_size_two_sided as two
+
+        test, train = _curve(modes, N, P, times, "gf", eta, 1.0, nodes, threads)
+        c = two.two_sided_corrections(modes, N, P, eta * times, nodes, threads)
+        return test + c["dtest"], train + c["dtrain"]
     test, train, d_test, d_train, unreliable = fs.corrected_curve(modes, N, P, times, eta, nodes,
                                                                   threads)
     if unreliable.any():
@@ -489,9 +502,11 @@ def static_loss(task, N, P, *, ridge=0.0, ensemble=1, truncation: str = "warn",
         For a PowerLawTask: warn when doubling M moves the test error by more than 1%; ignore;
         or extend the power law to M = infinity (see the module notes).
     finite_size : {None, "leading"}
-        None: the deterministic equivalent. "leading": add the O(1/N) (P = inf) or O(1/P)
-        (N = inf) correction (docs/theory-finite-size.md); ensemble 1, one finite side; at
-        ridge 0 the finite side must be below the number of modes.
+        None: the deterministic equivalent. "leading": add the O(1/N) and/or O(1/P)
+        correction (docs/theory-finite-size.md); ensemble 1. One finite side: at ridge 0 it must
+        be below the number of modes. Both finite: N below the number of modes; ridge 0 by
+        Richardson from ridges h, 2h, 4h (h = 3e-4 kappa_c(min(N, P))); at ridge 0 and N = P
+        the loss is +inf (interpolation peak) and is returned uncorrected.
 
     Returns
     -------
@@ -509,7 +524,7 @@ def static_loss(task, N, P, *, ridge=0.0, ensemble=1, truncation: str = "warn",
     correct = _finite_size_mode(finite_size, "gf", E) == "leading"
     if correct:
         for n, p in zip(grid_n, grid_p):
-            _finite_size_sides(n, p)
+            _finite_size_sides(n, p, as_linear_task(task).M)
 
     def errors(modes):
         core_r, clamped = _clamped_ridges(grid_r, task)
@@ -558,7 +573,16 @@ def _finite_size_static(modes, grid_n, grid_p, grid_r, test, train):
 
     test, train = np.array(test, dtype=np.float64), np.array(train, dtype=np.float64)
     for i, (n, p, r) in enumerate(zip(grid_n, grid_p, grid_r)):
-        if math.isfinite(n):
+        if math.isfinite(n) and math.isfinite(p):
+            from scalinglab import _finite_size_two_sided as two
+
+            if r == 0 and n == p:
+                continue  # the interpolation peak: the ridgeless DMFT is +inf, and so is E loss
+            d_test, d_train = two.two_sided_static(modes, n, p, r)[2:]
+            test[i] += d_test
+            if not (r == 0 and p < n):  # ridgeless interpolation: the train loss is exactly 0
+                train[i] += d_train
+        elif math.isfinite(n):
             delta = fs.width_static(modes, n, r)
             test[i] += delta
             train[i] += delta
