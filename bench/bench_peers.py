@@ -61,7 +61,10 @@ except Exception as error:  # noqa: BLE001 - any import failure skips the column
 
 
 def _rel(a, b) -> float:
+    """max |a - b| / max |b| over the entries both give (a peer may leave some NaN)."""
     a, b = np.asarray(a, float), np.asarray(b, float)
+    both = np.isfinite(a) & np.isfinite(b)
+    a, b = a[both], b[both]
     return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
 
 
@@ -127,18 +130,22 @@ def curve_nt(Ktr, Kte, ytr, yte, t):
 
 
 def _ridge_inputs():
+    # The Gram of explicit ReLU features Phi (P x F, F > P), so that the feature-space
+    # estimators of scikit-learn (Ridge, RidgeCV) do the same regression as the Gram path.
     rng = np.random.default_rng(2)
     X = rng.standard_normal((P_RIDGE, 100))
-    K = X @ X.T / 100 + 0.5 * sl.kernels.rbf_kernel(X, lengthscale=10.0)  # PSD
+    F = _size(4000)
+    Phi = np.maximum(X @ rng.standard_normal((100, F)), 0.0) / np.sqrt(100.0 * F)
+    K = Phi @ Phi.T
     y = X[:, 0] + 0.1 * rng.standard_normal(P_RIDGE)
-    return K, y, np.logspace(-6, 0, N_RIDGES)
+    return K, y, np.logspace(-6, 0, N_RIDGES), Phi
 
 
-def ridge_scalinglab(K, y, ridges):
+def ridge_scalinglab(K, y, ridges, Phi):
     return solvers.RidgePath(K, y, n_threads=THREADS).predict_train(ridges)
 
 
-def ridge_scipy(K, y, ridges):
+def ridge_scipy(K, y, ridges, Phi):
     e, U = scipy.linalg.eigh(K, driver="evd", check_finite=False)
     proj = U.T @ y
     P = len(y)
@@ -146,12 +153,36 @@ def ridge_scipy(K, y, ridges):
     return (factors * proj) @ U.T
 
 
-def ridge_sklearn_kernelridge(K, y, ridges):
+def ridge_sklearn_kernelridge(K, y, ridges, Phi):
     from sklearn.kernel_ridge import KernelRidge
 
     P = len(y)
     return np.stack([KernelRidge(alpha=P * r, kernel="precomputed").fit(K, y).predict(K)
                      for r in ridges])
+
+
+def ridge_sklearn_ridge(K, y, ridges, Phi):
+    # Ridge on the features: sum (Phi w - y)^2 + alpha |w|^2 with alpha = P * ridge is the same
+    # estimator (F > P: scikit-learn's cholesky solver works in the kernel form, one Gram and
+    # one factorisation per ridge).
+    from sklearn.linear_model import Ridge
+
+    P = len(y)
+    return np.stack([Ridge(alpha=P * r, solver="cholesky", fit_intercept=False).fit(Phi, y)
+                     .predict(Phi) for r in ridges])
+
+
+def ridge_sklearn_ridgecv(K, y, ridges, Phi):
+    # RidgeCV does less than the others: generalised cross-validation over all the ridges (one
+    # eigendecomposition) but predictions at the selected ridge only; the other rows are NaN
+    # and the cross-check compares the selected one.
+    from sklearn.linear_model import RidgeCV
+
+    P = len(y)
+    model = RidgeCV(alphas=P * ridges, fit_intercept=False).fit(Phi, y)
+    out = np.full((len(ridges), P), np.nan)
+    out[int(np.argmin(np.abs(P * ridges - model.alpha_)))] = model.predict(Phi)
+    return out
 
 
 # ---- row 3: eigh -----------------------------------------------------------------------------
@@ -257,7 +288,9 @@ def rows():
         ("ridge path %d ridges, P=%d (train predictions)" % (N_RIDGES, P_RIDGE), _ridge_inputs(),
          ridge_scalinglab,
          {"scipy evd once + numpy reuse": ridge_scipy,
-          "sklearn KernelRidge(precomputed) x%d" % N_RIDGES: ridge_sklearn_kernelridge},
+          "sklearn KernelRidge(precomputed) x%d" % N_RIDGES: ridge_sklearn_kernelridge,
+          "sklearn Ridge(cholesky) x%d on the features" % N_RIDGES: ridge_sklearn_ridge,
+          "sklearn RidgeCV on the features (best ridge only)": ridge_sklearn_ridgecv},
          lambda r: r),
         ("eigh P=%d (values + vectors)" % P_EIGH, _eigh_inputs(), eigh_scalinglab,
          {"scipy evd": eigh_scipy_evd, "scipy evr": eigh_scipy_evr, "numpy eigh": eigh_numpy},
@@ -291,12 +324,19 @@ def _check(name, ours, peers_results, flatten, inputs):
     return f"rel error vs exact kernel: scalinglab {err(ours):.2e}, {peers}"
 
 
-def _print_table(table, best, results, rounds_done):
+README_BEGIN = "<!-- bench_peers table: begin -->"
+README_END = "<!-- bench_peers table: end -->"
+
+
+def _table_lines(table, best, results, rounds_done, loads):
+    """The Markdown table of the run (with its load averages), one line per row of work."""
     end_load = os.getloadavg()
-    print(f"\nafter {rounds_done} round(s): load average {end_load[0]:.2f} {end_load[1]:.2f} "
-          f"{end_load[2]:.2f}\n")
-    print("| work | scalinglab s | best peer | peer s | ratio | cross-check |")
-    print("|---|---|---|---|---|---|")
+    lines = [f"Best of {rounds_done} interleaved round(s); load average (1 min) per round "
+             + ", ".join(f"{load:.2f}" for load in loads) + f", at the end {end_load[0]:.2f}; "
+             f"cores {os.cpu_count()}; threads {THREADS or 'library defaults'}; scale {SCALE}.",
+             "",
+             "| work | scalinglab s | best peer | peer s | ratio | cross-check |",
+             "|---|---|---|---|---|---|"]
     for name, inputs, _, peers, flatten in table:
         ours_s = best[(name, "scalinglab")]
         peer_label = min(peers, key=lambda p: best[(name, p)])
@@ -304,8 +344,28 @@ def _print_table(table, best, results, rounds_done):
         check = _check(name, results[(name, "scalinglab")],
                        {p: results[(name, p)] for p in peers}, flatten, inputs)
         others = "; ".join(f"{p} {best[(name, p)]:.3f} s" for p in peers if p != peer_label)
-        print(f"| {name} | {ours_s:.3f} | {peer_label} | {peer_s:.3f} | **{ours_s / peer_s:.2f}** "
-              f"| {check}{'; ' + others if others else ''} |")
+        lines.append(f"| {name} | {ours_s:.3f} | {peer_label} | {peer_s:.3f} | "
+                     f"**{ours_s / peer_s:.2f}** | {check}{'; ' + others if others else ''} |")
+    return lines
+
+
+def _write_readme(lines, path=None) -> None:
+    """Replace the table between the README markers (atomically: temp file, then rename)."""
+    path = path or os.path.join(os.path.dirname(os.path.abspath(__file__)), "README.md")
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    if README_BEGIN not in text or README_END not in text:
+        raise SystemExit(f"{path}: no '{README_BEGIN}' ... '{README_END}' block to replace")
+    head, rest = text.split(README_BEGIN, 1)
+    _, tail = rest.split(README_END, 1)
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    block = "\n".join([README_BEGIN, f"(written by `bench_peers.py --readme`, {stamp})", "",
+                       *lines, README_END])
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(head + block + tail)
+    os.replace(tmp, path)
+    print(f"wrote the table into {path}")
 
 
 def main(argv=None) -> int:
@@ -314,6 +374,8 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default="", help="comma-separated row-name prefixes")
     parser.add_argument("--threads", type=int, default=0,
                         help="0: library defaults; n: every library limited to n BLAS threads")
+    parser.add_argument("--readme", action="store_true",
+                        help="write the final table into bench/README.md (between its markers)")
     args = parser.parse_args(argv)
     global THREADS
     THREADS = args.threads
@@ -332,8 +394,11 @@ def main(argv=None) -> int:
         table = [r for r in table if any(r[0].startswith(p) for p in prefixes)]
     best: dict[tuple[str, str], float] = {}
     results: dict[tuple[str, str], object] = {}
+    loads = []
+    lines = []
     for rnd in range(args.rounds):
         load = os.getloadavg()
+        loads.append(load[0])
         print(f"round {rnd + 1}: load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
               flush=True)
         for name, inputs, ours, peers, _ in table:
@@ -346,7 +411,10 @@ def main(argv=None) -> int:
                 best[(name, label)] = min(best.get((name, label), np.inf), seconds)
                 results[(name, label)] = out
                 print(f"  {name} | {label}: {seconds:.3f} s", flush=True)
-        _print_table(table, best, results, rnd + 1)
+        lines = _table_lines(table, best, results, rnd + 1, loads)
+        print("\n" + "\n".join(lines), flush=True)
+    if args.readme:
+        _write_readme(lines)
     return 0
 
 

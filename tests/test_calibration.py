@@ -71,10 +71,13 @@ def test_expired_or_busy_entries_are_measured_again(fresh, monkeypatch, tmp_path
     table = json.loads(path.read_text())
     (key,) = table
     entry = table[key]
-    # The lifetime follows the load before measuring: 30 days quiet, one hour busy.
+    # The lifetime follows the contention seen: one hour if all cores lost to one thread by
+    # more than 2x somewhere (or the load was at the core count), else 30 days.
     lifetime = entry["valid_until"] - _calibration.time.time()
-    quiet = entry["load_before"] < 0.5 * entry["cores"]
-    expected = _calibration._QUIET_LIFETIME_S if quiet else _calibration._BUSY_LIFETIME_S
+    contended = entry["load_before"] >= entry["cores"] or any(
+        many > 2.0 * one for one, many in entry["timings_s"].values())
+    assert entry["contended"] == contended
+    expected = _calibration._BUSY_LIFETIME_S if contended else _calibration._QUIET_LIFETIME_S
     assert expected - 60 < lifetime <= expected
     # An expired entry (or one without a lifetime, written by an older rule) is not used.
     for stale in ({**entry, "valid_until": 0.0}, {k: v for k, v in entry.items() if k != "valid_until"}):

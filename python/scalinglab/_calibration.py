@@ -11,11 +11,13 @@ module measures that crossover once per machine and library version and caches i
   ``~/.cache/scalinglab``) holds one entry per key (CPU model, core count, scalinglab version,
   OpenBLAS config); a missing or expired entry is measured (about 1-2 s on 2 cores) and written.
 
-An entry lives 30 days when it was measured on a quiet machine (1-minute load average below
-half the cores before measuring) and one hour otherwise. The outcome under foreign load is the
-opposite of the quiet one (on the loaded 2-core development machine two threads lost to one by
-12x at n = 768, where on the quiet machine they win 1.8x at n = 2000), so a measurement taken
-in a busy moment must not decide for the next month.
+An entry lives 30 days, or one hour when the measurement shows contention: all cores slower
+than one thread by more than 2x at some size (threads spinning while a core is taken by another
+process: on the loaded 2-core development machine two threads lost to one by 12-50x at n = 768,
+where on the quiet machine they win by 1.45x), or a 1-minute load average at or above the core
+count before measuring. The outcome under foreign load is the opposite of the quiet one, so a
+measurement taken in a busy moment must not decide for the next month. (The load average alone
+is not the test: it counts this process's own work before the first eigendecomposition.)
 
 The calibration never changes results for an explicit thread count; for ``n_threads=0`` it fixes
 the thread count per (machine, dimension), and an eigendecomposition is bit-identical only for a
@@ -119,6 +121,8 @@ def calibrate_eigen_dimension(sizes=_SIZES, rounds: int = _ROUNDS) -> dict:
             if not best[cores] < _MARGIN * best[1]:
                 break
             dimension = int(n)
+    contended = bool(load_before >= cores
+                     or any(all_cores > 2.0 * one for one, all_cores in timings.values()))
     return {
         "parallel_eigen_dimension": int(dimension),
         "cores": cores,
@@ -126,8 +130,8 @@ def calibrate_eigen_dimension(sizes=_SIZES, rounds: int = _ROUNDS) -> dict:
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "load_before": load_before,
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "valid_until": time.time()
-        + (_QUIET_LIFETIME_S if load_before < 0.5 * cores else _BUSY_LIFETIME_S),
+        "contended": contended,
+        "valid_until": time.time() + (_BUSY_LIFETIME_S if contended else _QUIET_LIFETIME_S),
     }
 
 
