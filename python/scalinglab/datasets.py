@@ -234,7 +234,7 @@ def torus_grid(G: int, d: int, *, D: int | None = None, rng=0) -> Dataset:
 
     Points are in C order of the index (j_1, ..., j_d). A translation-invariant kernel on the
     grid is circulant, so its eigenvalues are the d-dimensional FFT of one row (used by
-    :func:`scalinglab.regimes.torus_kernel_spectrum` and the grid GP teacher). ``rng`` only keys
+    :func:`scalinglab.regimes.population_spectrum` and the grid GP teacher). ``rng`` only keys
     the isometry.
     """
     G = positive_int(G, "G", minimum=2)

@@ -1,8 +1,8 @@
 """Compute-optimal frontiers and their exponents: one implementation for every model.
 
 Given losses measured or predicted at several model sizes and computes, the compute-optimal
-frontier is L*(C) = min over size of L(size, C). :func:`compute_optimal_frontier` computes it
-from any long table of (size, compute, loss) rows, and :func:`fit_frontier_exponents` fits its
+frontier is L*(C) = min over size of L(size, C). :func:`~scalinglab.frontier.compute_optimal_frontier` computes it
+from any long table of (size, compute, loss) rows, and :func:`~scalinglab.frontier.fit_frontier_exponents` fits its
 power laws L* ~ C^loss, size* ~ C^size. The DMFT theory
 (:func:`scalinglab.theory.compute_optimal_frontier_theory`), the one-pass SGD theory
 (:func:`scalinglab.sgd_scaling.sgd_compute_optimal_frontier`), empirical scaling-law fits and
@@ -34,7 +34,7 @@ class ComputeOptimalExponents:
 
     Closed forms come from the theories (:func:`scalinglab.theory.compute_optimal`,
     :func:`scalinglab.sgd_scaling.sgd_compute_optimal`); fitted ones from
-    :func:`fit_frontier_exponents`.
+    :func:`~scalinglab.frontier.fit_frontier_exponents`.
 
     Attributes
     ----------
@@ -161,7 +161,7 @@ def fit_frontier_exponents(frontier: pd.DataFrame, *, size: str = "N", loss: str
     Parameters
     ----------
     frontier : pandas.DataFrame
-        The output of :func:`compute_optimal_frontier`; only ``interior`` rows are used.
+        The output of :func:`~scalinglab.frontier.compute_optimal_frontier`; only ``interior`` rows are used.
     size, loss, compute : str
         Column names.
     compute_range : (float, float), optional

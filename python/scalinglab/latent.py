@@ -108,7 +108,7 @@ class LatentPowerLawTask(LinearEquivalent):
     Notes
     -----
     BAP notation (:mod:`scalinglab.tasks`): b = 1 + alpha and, for the isotropic teacher,
-    a = b (lambda_I E w_I^2 = (sigma_w^2 scale / M) I^-b). :meth:`as_linear` is the equivalent
+    a = b (lambda_I E w_I^2 = (sigma_w^2 scale / M) I^-b). ``as_linear()`` is the equivalent
     :class:`~scalinglab.tasks.LinearGaussianTask` with the root-mean-square teacher
     w_I = sqrt(E w_I^2), so ``learning_curve``, ``static_loss`` and the other linear engines accept
     this task; their result is its teacher-averaged loss (the loss is linear in w w^T and only the
@@ -890,7 +890,7 @@ def latent_learning_curve(task, N, P, ridge=0.0, *, activation="linear", seeds=1
     ridge : float or 1-D sequence of floats >= 0
         gamma of 1/2 sum (theta . phi - y)^2 + gamma/2 |theta|^2 (0 = minimum-norm solution).
     activation : str
-        One of :data:`scalinglab.features.ACTIVATIONS`; phi_j = sigma(u_j . x) exactly as
+        One of ``scalinglab.features.ACTIVATIONS``; phi_j = sigma(u_j . x) exactly as
         ``RandomFeatures(M, N, activation, lengthscale=1/feature_scale)``.
     seeds : int or sequence of int
         A count (labels 0..n-1) or labels; seed s is keyed by derive_seed(key(rng), s).

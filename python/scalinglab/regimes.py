@@ -103,7 +103,7 @@ class Student:
     Attributes
     ----------
     activation : str
-        A :data:`scalinglab.ACTIVATIONS` name with a closed-form kernel (default ``relu``).
+        A ``scalinglab.ACTIVATIONS`` name with a closed-form kernel (default ``relu``).
     bias : float or None
         Value of the constant coordinate appended to every input (None: no bias coordinate).
         With w ~ N(0, I) this is a Gaussian bias of standard deviation ``bias``.

@@ -383,7 +383,7 @@ def lwkbl_risk_curve(a: float, M: int, steps, *, optimizer=None, learning_rate=N
     optimizer : SGD, optional
         ``SGD(gamma, 1, one_pass=True)``; or ``learning_rate``.
     learning_rate : float or StepSchedule
-        gamma (constant or, e.g., :meth:`StepSchedule.step_decay`); with B = 1 the mean- and
+        gamma (constant or, e.g., :meth:`scalinglab.volterra.StepSchedule.step_decay`); with B = 1 the mean- and
         batch-sum rates coincide.
     ambient_dim : int
         Truncation of the infinite spectrum (> M).

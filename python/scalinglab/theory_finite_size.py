@@ -23,9 +23,11 @@ any weights a_k^2:
     Delta_g(s) = [sum a^2 lambda^2 z^3 - kappa (sum lambda^2 z^3)(sum a^2 lambda z^2)/(n D_n)]
                  / (n R D_n).
 
-Two resolvents: E a^T Q1 Lambda Q2 a follows from the exact identity
-E[Q1 S Q2] = E[(1 - tau2) Q1 Lambda Q2] - E[tr(Lambda Q1)/n Q1 S Q2]
-             - E[Q1 Lambda Q1 S Q2 + Q1 Lambda Q2 S Q2]/n,  tau = tr(S Q)/n,
+Two resolvents: E a^T Q1 Lambda Q2 a follows from the exact identity::
+
+    E[Q1 S Q2] = E[(1 - tau2) Q1 Lambda Q2] - E[tr(Lambda Q1)/n Q1 S Q2]
+                 - E[Q1 Lambda Q1 S Q2 + Q1 Lambda Q2 S Q2]/n,  tau = tr(S Q)/n,
+
 in which Q1 S Q2 and the two last products reduce to one resolvent and to the leading-order
 two-point function by Q1 Q2 = (Q1 - Q2)/(s2 - s1).
 
