@@ -95,19 +95,88 @@ class ZPowers {
 
   /// sum over the chunk of weight_k z_k^power (weight indexed by mode)
   Complex sum(const double* weight, int power) const {
-    const double* r = re_[power - 1];
-    const double* i = im_[power - 1];
-    const double* f = weight + begin_;
-    double a = 0, b = 0;
-#pragma omp simd reduction(+ : a, b)
-    for (Index k = 0; k < size_; ++k) {
-      a += f[k] * r[k];
-      b += f[k] * i[k];
-    }
-    return {a, b};
+    Complex out;
+    sums(&weight, 1, power, &out);
+    return out;
   }
 
+  /// out[q] = sum over the chunk of weights[q]_k z_k^power, q < count: up to four sums per pass,
+  /// so that their accumulators form independent chains (one sum per pass is bound by the
+  /// latency of its FMA chain). Each sum is accumulated exactly as a pass of its own would.
+  void sums(const double* const* weights, int count, int power, Complex* out) const {
+    const double* r = re_[power - 1];
+    const double* i = im_[power - 1];
+    for (int q = 0; q < count; q += 4) {
+      const int k = std::min(4, count - q);
+      if (k == 4) dot4(r, i, weights + q, out + q);
+      else if (k == 3) dot3(r, i, weights + q, out + q);
+      else if (k == 2) dot2(r, i, weights + q, out + q);
+      else dot1(r, i, weights + q, out + q);
+    }
+  }
+
+
  private:
+  void dot1(const double* r, const double* i, const double* const* w, Complex* out) const {
+    const double* f0 = w[0] + begin_;
+    double a0 = 0, b0 = 0;
+#pragma omp simd reduction(+ : a0, b0)
+    for (Index k = 0; k < size_; ++k) {
+      a0 += f0[k] * r[k];
+      b0 += f0[k] * i[k];
+    }
+    out[0] = {a0, b0};
+  }
+  void dot2(const double* r, const double* i, const double* const* w, Complex* out) const {
+    const double *f0 = w[0] + begin_, *f1 = w[1] + begin_;
+    double a0 = 0, b0 = 0, a1 = 0, b1 = 0;
+#pragma omp simd reduction(+ : a0, b0, a1, b1)
+    for (Index k = 0; k < size_; ++k) {
+      a0 += f0[k] * r[k];
+      b0 += f0[k] * i[k];
+      a1 += f1[k] * r[k];
+      b1 += f1[k] * i[k];
+    }
+    out[0] = {a0, b0};
+    out[1] = {a1, b1};
+  }
+  void dot3(const double* r, const double* i, const double* const* w, Complex* out) const {
+    const double *f0 = w[0] + begin_, *f1 = w[1] + begin_, *f2 = w[2] + begin_;
+    double a0 = 0, b0 = 0, a1 = 0, b1 = 0, a2 = 0, b2 = 0;
+#pragma omp simd reduction(+ : a0, b0, a1, b1, a2, b2)
+    for (Index k = 0; k < size_; ++k) {
+      a0 += f0[k] * r[k];
+      b0 += f0[k] * i[k];
+      a1 += f1[k] * r[k];
+      b1 += f1[k] * i[k];
+      a2 += f2[k] * r[k];
+      b2 += f2[k] * i[k];
+    }
+    out[0] = {a0, b0};
+    out[1] = {a1, b1};
+    out[2] = {a2, b2};
+  }
+  void dot4(const double* r, const double* i, const double* const* w, Complex* out) const {
+    const double *f0 = w[0] + begin_, *f1 = w[1] + begin_, *f2 = w[2] + begin_,
+                 *f3 = w[3] + begin_;
+    double a0 = 0, b0 = 0, a1 = 0, b1 = 0, a2 = 0, b2 = 0, a3 = 0, b3 = 0;
+#pragma omp simd reduction(+ : a0, b0, a1, b1, a2, b2, a3, b3)
+    for (Index k = 0; k < size_; ++k) {
+      a0 += f0[k] * r[k];
+      b0 += f0[k] * i[k];
+      a1 += f1[k] * r[k];
+      b1 += f1[k] * i[k];
+      a2 += f2[k] * r[k];
+      b2 += f2[k] * i[k];
+      a3 += f3[k] * r[k];
+      b3 += f3[k] * i[k];
+    }
+    out[0] = {a0, b0};
+    out[1] = {a1, b1};
+    out[2] = {a2, b2};
+    out[3] = {a3, b3};
+  }
+
   Index begin_ = 0, size_ = 0;
   double re_[4][kChunk], im_[4][kChunk];
 };
@@ -207,10 +276,25 @@ NodeSums node_sums(const ModeWeights& w, ZPowers& z, Side side, double n, Comple
                           {w.m_lam3.data(), 4}};
   const Term* terms = side == Side::Width ? width : samples;
   const int count = side == Side::Width ? 9 : 15;
-  Complex v[15] = {};
+  // The terms grouped by power (several sums per pass over the chunk's z^power).
+  int order[15], group_end[5] = {};
+  const double* group_weights[15];
+  int used = 0;
+  for (int p = 1; p <= 4; ++p) {
+    for (int q = 0; q < count; ++q)
+      if (terms[q].power == p) {
+        order[used] = q;
+        group_weights[used++] = terms[q].weight;
+      }
+    group_end[p] = used;
+  }
+  Complex v[15] = {}, part[15];
   for (Index begin = 0; begin < w.M; begin += kChunk) {  // fixed order: thread independent
     z.compute(w, kappa, begin, std::min(w.M, begin + kChunk));
-    for (int q = 0; q < count; ++q) v[q] += z.sum(terms[q].weight, terms[q].power);
+    for (int p = 1; p <= 4; ++p)
+      z.sums(group_weights + group_end[p - 1], group_end[p] - group_end[p - 1], p,
+             part + group_end[p - 1]);
+    for (int u = 0; u < used; ++u) v[order[u]] += part[u];
   }
   NodeSums out;
   const Complex df = v[0], D2 = v[1], D3 = v[2], E3 = v[3], E4 = v[4];
@@ -384,11 +468,9 @@ TimeCorrection correct_time(const ModeWeights& w, ZPowers& z, Side side, double 
 // ---- static -----------------------------------------------------------------------------------
 
 // The corrections at real ridge r > 0 (s = s' = r): the time-domain forms times s^2.
-FiniteSizeStatic static_at(const ModeSpectrum& modes, const ModeWeights& w, Side side, double n,
-                           double ridge, double noise) {
+FiniteSizeStatic static_at_kappa(const ModeWeights& w, Side side, double n, double ridge,
+                                 double kappa, double noise) {
   ZPowers z;
-  const double kappa = side == Side::Width ? renormalized_ridge(modes, n, kInf, ridge)
-                                           : renormalized_ridge(modes, kInf, n, ridge);
   const NodeSums x = node_sums(w, z, side, n, ridge, kappa);
   const double r2 = ridge * ridge;
   FiniteSizeStatic out;
@@ -405,6 +487,13 @@ FiniteSizeStatic static_at(const ModeSpectrum& modes, const ModeWeights& w, Side
                         noise / n * r2 * correction_derivative(x.base, x.ones);
   out.train_correction = train.real();
   return out;
+}
+
+FiniteSizeStatic static_at(const ModeSpectrum& modes, const ModeWeights& w, Side side, double n,
+                           double ridge, double noise) {
+  const double kappa = side == Side::Width ? renormalized_ridge(modes, n, kInf, ridge)
+                                           : renormalized_ridge(modes, kInf, n, ridge);
+  return static_at_kappa(w, side, n, ridge, kappa, noise);
 }
 
 }  // namespace
@@ -509,6 +598,32 @@ FiniteSizeStatic finite_size_static(const ModeSpectrum& modes, double n_features
   const FiniteSizeStatic f4 = static_at(modes, w, side, n, 4 * h, noise);
   return {(8.0 * f1.test_correction - 6.0 * f2.test_correction + f4.test_correction) / 3.0,
           (8.0 * f1.train_correction - 6.0 * f2.train_correction + f4.train_correction) / 3.0};
+}
+
+std::vector<FiniteSizeStatic> finite_size_static_grid(
+    const ModeSpectrum& modes, const Eigen::Ref<const Vector<double>>& n_features,
+    const Eigen::Ref<const Vector<double>>& n_samples, const Eigen::Ref<const Vector<double>>& ridge,
+    const Eigen::Ref<const Vector<double>>& kappa, double noise) {
+  const Index G = n_features.size();
+  require(n_samples.size() == G && ridge.size() == G && kappa.size() == G, "n_samples",
+          "expected n_features, n_samples, ridge and kappa of one length");
+  require(noise >= 0 && std::isfinite(noise), "noise", "must be finite and >= 0, got " + number(noise));
+  const ModeWeights w(modes);
+  std::vector<FiniteSizeStatic> out(static_cast<std::size_t>(G));
+  for (Index i = 0; i < G; ++i) {
+    const double N = n_features[i], P = n_samples[i], r = ridge[i];
+    if (std::isfinite(N) && std::isfinite(P)) continue;  // two-sided: not this engine
+    const Side side = finite_side(N, P);
+    if (side == Side::None) continue;
+    const double n = side == Side::Width ? N : P;
+    if (r > 0 && std::isfinite(kappa[i])) {
+      // the DMFT's kappa at (N, P, r) is the one-sided renormalised ridge (same solver)
+      out[static_cast<std::size_t>(i)] = static_at_kappa(w, side, n, r, kappa[i], noise);
+    } else {
+      out[static_cast<std::size_t>(i)] = finite_size_static(modes, N, P, r, noise);
+    }
+  }
+  return out;
 }
 
 std::vector<Complex> power_sums(const Eigen::Ref<const Vector<double>>& lambda,

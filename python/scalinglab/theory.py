@@ -540,6 +540,7 @@ def static_loss(task, N, P, *, ridge=0.0, ensemble=1, truncation: str = "warn",
     else:
         modes = _mode_arrays(task)
     kappa, test, train = errors(modes)
+    core_kappa = np.where(_clamped_ridges(grid_r, task)[1], np.nan, kappa)
     if mode == "warn" and isinstance(task, PowerLawTask):
         _, test_2m, _ = errors(_mode_arrays(_doubled(task)))
         finite = np.isfinite(test) & np.isfinite(test_2m) & (test != 0)
@@ -549,7 +550,8 @@ def static_loss(task, N, P, *, ridge=0.0, ensemble=1, truncation: str = "warn",
             _warn_truncation(task, (change[i], test[i], test_2m[i], grid_n[i], grid_p[i],
                                     f"ridge={grid_r[i]:g}"))
     if correct:
-        test, train = _finite_size_static(modes, grid_n, grid_p, grid_r, test, train)
+        test, train = _finite_size_static(modes, grid_n, grid_p, grid_r, core_kappa, test,
+                                          train)
     _warn_finite_size(finite_size, Ns, Ps)
     return pd.DataFrame({"N": grid_n, "P": grid_p, "ridge": grid_r, "kappa": kappa,
                          "train_loss": train, "test_loss": test})
@@ -568,10 +570,16 @@ def _clamped_ridges(ridges: np.ndarray, task):
     return np.where(clamped, cap, ridges), clamped
 
 
-def _finite_size_static(modes, grid_n, grid_p, grid_r, test, train):
+def _finite_size_static(modes, grid_n, grid_p, grid_r, kappa, test, train):
     from scalinglab import theory_finite_size as fs
 
     test, train = np.array(test, dtype=np.float64), np.array(train, dtype=np.float64)
+    # one finite side: every point in one compiled call, reusing the DMFT's kappa (NaN: re-solve)
+    one_sided = np.isfinite(grid_n) != np.isfinite(grid_p)
+    if one_sided.any():
+        d_test, d_train = fs.static_grid(modes, grid_n, grid_p, grid_r, kappa)
+        test += np.where(one_sided, d_test, 0.0)
+        train += np.where(one_sided, d_train, 0.0)
     for i, (n, p, r) in enumerate(zip(grid_n, grid_p, grid_r)):
         if math.isfinite(n) and math.isfinite(p):
             from scalinglab import _finite_size_two_sided as two
@@ -582,14 +590,6 @@ def _finite_size_static(modes, grid_n, grid_p, grid_r, test, train):
             test[i] += d_test
             if not (r == 0 and p < n):  # ridgeless interpolation: the train loss is exactly 0
                 train[i] += d_train
-        elif math.isfinite(n):
-            delta = fs.width_static(modes, n, r)
-            test[i] += delta
-            train[i] += delta
-        elif math.isfinite(p):
-            d_test, d_train = fs.sample_static(modes, p, r)
-            test[i] += d_test
-            train[i] += d_train
     return test, train
 
 

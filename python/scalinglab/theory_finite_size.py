@@ -121,6 +121,18 @@ def sample_static(modes, P: float, ridge: float):
                           float(ridge), modes.noise)
 
 
+def static_grid(modes, grid_n, grid_p, grid_r, kappa):
+    """(test_correction, train_correction), shapes (G,), of the static losses at every grid point
+    with one finite side (zeros where both or neither are finite), in one compiled call.
+
+    kappa (G,): the DMFT's renormalised ridge at each point (``ridge_errors``), reused at
+    ridge > 0; NaN where it must be solved again (e.g. clamped ridges). Equal to
+    :func:`width_static` / :func:`sample_static` point by point."""
+    arrays = [np.ascontiguousarray(a, dtype=np.float64) for a in (grid_n, grid_p, grid_r, kappa)]
+    return _engine.static_grid(modes.spectrum, modes.power, modes.multiplicity, *arrays,
+                               noise=modes.noise)
+
+
 def resolvent_expansion(spectrum, weights, n: float, s: complex):
     """(deterministic equivalent, O(1/n) correction) of E a^T (S + s)^-1 a, a_k^2 = weights_k,
     S the sample covariance of n draws of N(0, diag spectrum). Complex scalars."""

@@ -62,6 +62,15 @@ struct FiniteSizeStatic {
 FiniteSizeStatic finite_size_static(const ModeSpectrum& modes, double n_features,
                                     double n_samples, double ridge, double noise);
 
+/// finite_size_static at every grid point i, reusing the DMFT's renormalised ridge kappa[i]
+/// (theory::ridge_errors at the same (N, P, ridge), which for one finite side is the root of the
+/// same one-point equation) at ridge > 0. Points with both N and P finite get zeros (that
+/// correction is finite_size_static_two_sided). All arrays have one length.
+std::vector<FiniteSizeStatic> finite_size_static_grid(
+    const ModeSpectrum& modes, const Eigen::Ref<const Vector<double>>& n_features,
+    const Eigen::Ref<const Vector<double>>& n_samples, const Eigen::Ref<const Vector<double>>& ridge,
+    const Eigen::Ref<const Vector<double>>& kappa, double noise);
+
 /// E a^T (S + s)^-1 a = leading + correction + O(1/n^2) with a_k^2 = target_power_k / lambda_k
 /// of `modes`, S the sample covariance of n draws of N(0, diag lambda).
 struct ResolventExpansion {
