@@ -60,7 +60,7 @@ def corrected_curve(modes, N: float, P: float, times: np.ndarray, learning_rate:
     modes : scalinglab.theory._ModeArrays
         Spectrum lambda_k, target power lambda_k w*_k^2, multiplicities, noise sigma^2.
     N, P : float
-        Exactly one finite (the other inf).
+        One finite (the other inf), or both finite (N below the number of modes).
     times : ndarray, shape (T,)
         Gradient-flow times >= 0 (time scale learning_rate * t).
 
@@ -123,7 +123,8 @@ def sample_static(modes, P: float, ridge: float):
 
 def static_grid(modes, grid_n, grid_p, grid_r, kappa):
     """(test_correction, train_correction), shapes (G,), of the static losses at every grid point
-    with one finite side (zeros where both or neither are finite), in one compiled call.
+    (one or both sides finite; zeros where neither is), in one compiled call. Both finite at
+    ridge 0: zeros at N = P (the interpolation peak) and a zero train correction for P < N.
 
     kappa (G,): the DMFT's renormalised ridge at each point (``ridge_errors``), reused at
     ridge > 0; NaN where it must be solved again (e.g. clamped ridges). Equal to
