@@ -588,20 +588,23 @@ Complex evaluate(const Series& a, Complex e) {
 }
 
 // sum_m weight_c(m) z^p, p = 1..kOrder + 2, for the weights m lambda, m lambda^2, m lambda p,
-// m lambda^2 p (c = 0..3), at one kappa: sums[p][c].
+// m lambda^2 p (c = 0..3), at one kappa: sums[p][c]. Only c = 0 and 2 are summed over modes;
+// lambda z = 1 - kappa z gives the others, sum w lambda z^p = sum w z^(p-1) - kappa sum w z^p
+// (half the mode sums; it cancels only where |kappa| is above the whole spectrum, t << 1/lambda_1,
+// where the 2-D inversion's own round-off is larger).
 struct TwoSidedPowerSums {
-  Complex v[kOrder + 3][4] = {};
+  Complex v[kOrder + 4][4] = {};  // p = kOrder + 3: a by-product of the paired passes
 };
 
 TwoSidedPowerSums two_sided_power_sums(const ModeWeights& w, Complex kappa) {
   constexpr int kMax = kOrder + 2;
   TwoSidedPowerSums out;
-  const double* cols[4] = {w.m_lam, w.m_lam2, w.m_p_lam, w.m_p_lam2.data()};
   const double kr = kappa.real(), ki = kappa.imag(), ki2 = ki * ki;
   double zr[kChunk], zi[kChunk], pr[kChunk], pi[kChunk];
   for (Index begin = 0; begin < w.M; begin += kChunk) {  // fixed order: thread independent
     const Index size = std::min(w.M, begin + kChunk) - begin;
     const double* lam = w.lam + begin;
+    const double *f0 = w.m_lam + begin, *f2 = w.m_p_lam + begin;
 #pragma omp simd
     for (Index m = 0; m < size; ++m) {
       const double dr = kr + lam[m];
@@ -609,34 +612,33 @@ TwoSidedPowerSums two_sided_power_sums(const ModeWeights& w, Complex kappa) {
       zr[m] = pr[m] = dr * inv;
       zi[m] = pi[m] = -ki * inv;
     }
-    for (int p = 1; p <= kMax; ++p) {
-      // the four columns in one pass: independent accumulator chains
-      const double *f0 = cols[0] + begin, *f1 = cols[1] + begin, *f2 = cols[2] + begin,
-                   *f3 = cols[3] + begin;
-      double a0 = 0, b0 = 0, a1 = 0, b1 = 0, a2 = 0, b2 = 0, a3 = 0, b3 = 0;
-#pragma omp simd reduction(+ : a0, b0, a1, b1, a2, b2, a3, b3)
+    // powers p and p + 1 in one pass (eight independent accumulator chains), carrying z^(p+2)
+    for (int p = 1; p <= kMax; p += 2) {
+      double a0 = 0, b0 = 0, a2 = 0, b2 = 0, c0 = 0, d0 = 0, c2 = 0, d2 = 0;
+#pragma omp simd reduction(+ : a0, b0, a2, b2, c0, d0, c2, d2)
       for (Index m = 0; m < size; ++m) {
-        a0 += f0[m] * pr[m];
-        b0 += f0[m] * pi[m];
-        a1 += f1[m] * pr[m];
-        b1 += f1[m] * pi[m];
-        a2 += f2[m] * pr[m];
-        b2 += f2[m] * pi[m];
-        a3 += f3[m] * pr[m];
-        b3 += f3[m] * pi[m];
+        const double xr = pr[m], xi = pi[m];
+        const double yr = xr * zr[m] - xi * zi[m], yi = xr * zi[m] + xi * zr[m];
+        a0 += f0[m] * xr;
+        b0 += f0[m] * xi;
+        a2 += f2[m] * xr;
+        b2 += f2[m] * xi;
+        c0 += f0[m] * yr;
+        d0 += f0[m] * yi;
+        c2 += f2[m] * yr;
+        d2 += f2[m] * yi;
+        pr[m] = yr * zr[m] - yi * zi[m];
+        pi[m] = yr * zi[m] + yi * zr[m];
       }
       out.v[p][0] += Complex(a0, b0);
-      out.v[p][1] += Complex(a1, b1);
       out.v[p][2] += Complex(a2, b2);
-      out.v[p][3] += Complex(a3, b3);
-      if (p == kMax) break;
-#pragma omp simd
-      for (Index m = 0; m < size; ++m) {
-        const double nr = pr[m] * zr[m] - pi[m] * zi[m];
-        pi[m] = pr[m] * zi[m] + pi[m] * zr[m];
-        pr[m] = nr;
-      }
+      out.v[p + 1][0] += Complex(c0, d0);  // p + 1 = kMax + 1 for odd kMax: summed, unused
+      out.v[p + 1][2] += Complex(c2, d2);
     }
+  }
+  for (int p = 2; p <= kMax; ++p) {
+    out.v[p][1] = out.v[p - 1][0] - kappa * out.v[p][0];
+    out.v[p][3] = out.v[p - 1][2] - kappa * out.v[p][2];
   }
   return out;
 }
