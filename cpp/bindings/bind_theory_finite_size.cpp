@@ -96,30 +96,6 @@ void bind_theory_finite_size(py::module_& m) {
       "at ridge > 0 (NaN: solve it again).");
 
   t.def(
-      "power_sums",
-      [](const py::array& eigenvalues, const Eigen::MatrixXd& weights, const py::array& kappa,
-         int max_power, int n_threads) {
-        const auto lam = vector_view<double>(eigenvalues, "eigenvalues");
-        const auto view =
-            py::array_t<std::complex<double>, py::array::c_style | py::array::forcecast>::ensure(kappa);
-        if (!view || view.ndim() != 1)
-          throw py::value_error("`kappa`: expected a 1-D array of complex values");
-        std::vector<theory::Complex> k(view.data(), view.data() + view.size());
-        const Vector<double> lam_copy = lam;
-        std::vector<theory::Complex> out = without_gil(n_threads, [&](const RunControl& control) {
-          return theory::power_sums(lam_copy, weights, k, max_power, control);
-        });
-        py::array_t<std::complex<double>> result(
-            {static_cast<py::ssize_t>(k.size()), static_cast<py::ssize_t>(max_power),
-             static_cast<py::ssize_t>(weights.cols())});
-        std::copy(out.begin(), out.end(), result.mutable_data());
-        return result;
-      },
-      py::arg("eigenvalues"), py::arg("weights"), py::arg("kappa"), py::arg("max_power"),
-      py::arg("n_threads") = 0,
-      "(K, max_power, W) complex: sum_m weights[m, c] / (eigenvalues[m] + kappa[k])^p.");
-
-  t.def(
       "resolvent_expansion",
       [](const py::array& eigenvalues, const py::array& weights, const py::array& multiplicity,
          double n, std::complex<double> s) {

@@ -1011,67 +1011,6 @@ std::vector<FiniteSizeStatic> finite_size_static_grid(
   return out;
 }
 
-std::vector<Complex> power_sums(const Eigen::Ref<const Vector<double>>& lambda,
-                                const Eigen::Ref<const Eigen::MatrixXd>& weights,
-                                const std::vector<Complex>& kappa, int max_power,
-                                const RunControl& control) {
-  const Index M = lambda.size(), W = weights.cols();
-  require(weights.rows() == M, "weights", "expected one row per eigenvalue");
-  require(max_power >= 1 && max_power <= 16, "max_power", "expected 1..16");
-  require(W >= 1 && W <= 8, "weights", "expected 1..8 columns");
-  const Index K = static_cast<Index>(kappa.size());
-  const Eigen::MatrixXd w = weights;  // contiguous columns
-  std::vector<Complex> out(static_cast<std::size_t>(K * max_power * W));
-  const int threads = control.threads();
-#pragma omp parallel num_threads(threads)
-  {
-    // a chunk of modes at a time, SIMD across modes (the powers are a recurrence per mode)
-    std::vector<double> zr(kChunk), zi(kChunk), pr(kChunk), pi(kChunk);
-#pragma omp for schedule(static)
-    for (Index k = 0; k < K; ++k) {
-      double re[16 * 8] = {}, im[16 * 8] = {};
-      const double kr = kappa[k].real(), ki = kappa[k].imag(), ki2 = ki * ki;
-      for (Index begin = 0; begin < M; begin += kChunk) {  // fixed order: thread independent
-        const Index size = std::min(M, begin + kChunk) - begin;
-        const double* lam = lambda.data() + begin;
-        double *a = zr.data(), *b = zi.data(), *c = pr.data(), *d = pi.data();
-#pragma omp simd
-        for (Index m = 0; m < size; ++m) {
-          const double dr = kr + lam[m];
-          const double inv = 1.0 / (dr * dr + ki2);
-          a[m] = c[m] = dr * inv;
-          b[m] = d[m] = -ki * inv;
-        }
-        for (int p = 0; p < max_power; ++p) {
-          for (Index col = 0; col < W; ++col) {
-            const double* f = w.col(col).data() + begin;
-            double sr = 0, si = 0;
-#pragma omp simd reduction(+ : sr, si)
-            for (Index m = 0; m < size; ++m) {
-              sr += f[m] * c[m];
-              si += f[m] * d[m];
-            }
-            re[p * 8 + col] += sr;
-            im[p * 8 + col] += si;
-          }
-          if (p + 1 == max_power) break;
-#pragma omp simd
-          for (Index m = 0; m < size; ++m) {
-            const double nr = c[m] * a[m] - d[m] * b[m];
-            d[m] = c[m] * b[m] + d[m] * a[m];
-            c[m] = nr;
-          }
-        }
-      }
-      for (int p = 0; p < max_power; ++p)
-        for (Index col = 0; col < W; ++col)
-          out[static_cast<std::size_t>((k * max_power + p) * W + col)] = {re[p * 8 + col],
-                                                                          im[p * 8 + col]};
-    }
-  }
-  return out;
-}
-
 ResolventExpansion resolvent_expansion(const ModeSpectrum& modes, double n, Complex s) {
   require(n > 0 && std::isfinite(n), "n", "must be finite and > 0, got " + number(n));
   const std::vector<OnePointSolution> solution = solve_one_point(modes, kInf, n, {s});

@@ -84,14 +84,4 @@ struct ResolventExpansion {
 /// \param s Laplace variable, Re s > 0 or Im s != 0 (continued from |s| as solve_one_point).
 ResolventExpansion resolvent_expansion(const ModeSpectrum& modes, double n, Complex s);
 
-/// Power sums of the two-sided correction (python/scalinglab/_finite_size_two_sided.py):
-/// out[(k * max_power + (p - 1)) * W + c] = sum_m weights(m, c) z_{k,m}^p, z_{k,m} = 1/(lambda_m +
-/// kappa_k), p = 1..max_power. Nodes are spread over threads; each sum runs in mode order, so the
-/// result does not depend on control.n_threads.
-/// \param lambda (M) eigenvalues; \param weights (M, W) column-major; \param kappa (K).
-std::vector<Complex> power_sums(const Eigen::Ref<const Vector<double>>& lambda,
-                                const Eigen::Ref<const Eigen::MatrixXd>& weights,
-                                const std::vector<Complex>& kappa, int max_power,
-                                const RunControl& control);
-
 }  // namespace scalinglab::theory
