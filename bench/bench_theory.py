@@ -212,6 +212,14 @@ def _best_of(function, repeats, *args, **kwargs):
 
 
 if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) > 1 and sys.argv[1] == "--finite-size":
+        # defined at the end of the file; run after the module body
+        _RUN_FINITE_SIZE = int(sys.argv[2]) if len(sys.argv) > 2 else 7
+    else:
+        _RUN_FINITE_SIZE = 0
+if __name__ == "__main__" and not _RUN_FINITE_SIZE:
     for name, (N, P) in CASES.items():
         check_agreement(N, P)
         fast_all = _best_of(run_scalinglab, 5, N, P)
@@ -245,3 +253,46 @@ try:
         benchmark.pedantic(run_finite_size, args=(*case, finite_size), rounds=2, iterations=1)
 except ImportError:  # plain `python bench/bench_theory.py` without pytest
     pass
+
+
+# ---- plain-script cost ratios of finite_size="leading" (issue 9) --------------------------------
+#   PYTHONPATH=python python bench/bench_theory.py --finite-size [rounds]
+# Every case is timed with and without the correction in the same round (interleaved), for
+# `rounds` rounds; the ratio is min(corrected) / min(plain). static_loss: 40 ridges per call.
+
+STATIC_RIDGES = np.logspace(-4, 0, 40)
+
+
+def run_static(N, P, finite_size):
+    from scalinglab.theory import static_loss
+
+    return static_loss(FINITE_SIZE_TASK, N, P, ridge=STATIC_RIDGES, truncation="ignore",
+                       finite_size=finite_size)
+
+
+def finite_size_ratios(rounds=7, n_threads=1):
+    calls = {}
+    for name, (N, P) in FINITE_SIZE_CASES.items():
+        for fs in (None, "leading"):
+            calls[("curve", name, fs)] = (lambda N=N, P=P, fs=fs: learning_curve_theory(
+                FINITE_SIZE_TASK, N, P, TIMES, truncation="ignore", finite_size=fs,
+                n_threads=n_threads))
+            calls[("static", name, fs)] = lambda N=N, P=P, fs=fs: run_static(N, P, fs)
+    best = {key: np.inf for key in calls}
+    for call in calls.values():  # warm-up
+        call()
+    for _ in range(rounds):
+        for key, call in calls.items():
+            start = time.perf_counter()
+            call()
+            best[key] = min(best[key], time.perf_counter() - start)
+    for kind in ("curve", "static"):
+        for name in FINITE_SIZE_CASES:
+            plain, corrected = best[(kind, name, None)], best[(kind, name, "leading")]
+            print(f"{kind:6s} {name:12s} dmft {plain:.4f} s  leading {corrected:.4f} s  "
+                  f"ratio {corrected / plain:.2f}")
+    return best
+
+
+if __name__ == "__main__" and _RUN_FINITE_SIZE:
+    finite_size_ratios(_RUN_FINITE_SIZE)

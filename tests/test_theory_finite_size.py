@@ -189,7 +189,7 @@ def test_two_sided_plain_averages_reproduce_the_dmft():
     # The P-side deterministic equivalent on the spectrum of C = A Lam A^T / N, with every sum
     # over C written through the N-side averages U(x), Phi(x) (series in kappa reverted to x) and
     # the constants pi, H0, must be the DMFT: an exact check of that mapping (1e-8 seen 3e-10).
-    from scalinglab import _finite_size_two_sided as two
+    import _finite_size_two_sided_reference as two
 
     times = np.array([0.3, 1.0, 10.0, 1e3])
     for noise in (0.0, 0.1):
@@ -275,3 +275,68 @@ def test_two_sided_matches_simulation(a, b, N, P):
     assert np.any(np.abs(z_dmft) > 3), z_dmft
     train_corr = z["train_loss"][1][:3]
     assert np.all(np.abs(train_corr) < 3), train_corr
+
+
+def test_two_sided_compiled_matches_numpy_reference():
+    # The compiled two-sided correction (DMFT's kappa and Talbot nodes) against the numpy version
+    # it replaced (tests/_finite_size_two_sided_reference.py, its own kappa continuation). The
+    # floor is the 2-D inversion's round-off: moving the reference's kappa by 1e-15 relative
+    # moves its correction by ~1e-8 (t ~ 1-100) to 2e-6 (t = 0.1) relative; seen here <= 1.4e-6
+    # of the largest correction for t in [0.3, 1e5]. Static (one node, no inversion): 1e-9 at
+    # ridge > 0 (seen 8e-11); ridge 0 is a Richardson extrapolation from ridges ~3e-4 kappa_c whose
+    # 1/x divisions cancel: 2e-8 (seen 5e-9).
+    import _finite_size_two_sided_reference as two
+
+    times = np.array([0.3, 1.0, 3.0, 10.0, 100.0, 1e3, 1e4, 1e5])
+    for noise in (0.0, 0.1):
+        task = sl.PowerLawTask(2.0, 1.5, 1500, noise=noise)
+        modes = _mode_arrays(task)
+        for N, P in ((25, 100), (100, 25), (60, 60)):
+            ref = two.two_sided_corrections(modes, N, P, times)
+            fast = _theory(task, N, P, times, "leading")
+            dmft = _theory(task, N, P, times)
+            for col, key in (("test_loss", "dtest"), ("train_loss", "dtrain")):
+                got = fast[col].to_numpy() - dmft[col].to_numpy()
+                scale = np.max(np.abs(ref[key]))
+                np.testing.assert_allclose(got, ref[key], rtol=0, atol=1e-5 * scale)
+                np.testing.assert_allclose(got[1:], ref[key][1:], rtol=1e-5, atol=1e-3 * scale)
+            ridges = [0.0, 1e-3, 0.1] if N != P else [1e-3, 0.1]
+            static = sl.static_loss(task, N, P, ridge=ridges, truncation="ignore",
+                                    finite_size="leading")
+            plain = sl.static_loss(task, N, P, ridge=ridges, truncation="ignore")
+            for i, r in enumerate(ridges):
+                d_test, d_train = two.two_sided_static(modes, N, P, r)[2:]
+                if r == 0 and P < N:
+                    d_train = 0.0  # ridgeless interpolation: the train loss is exactly 0
+                rel = 2e-8 if r == 0 else 1e-9
+                assert static.test_loss[i] - plain.test_loss[i] == pytest.approx(d_test, rel=rel)
+                assert static.train_loss[i] - plain.train_loss[i] == pytest.approx(
+                    d_train, rel=rel, abs=1e-15)
+
+
+def test_two_sided_thread_independent():
+    times = np.logspace(-1, 4, 12)
+    one = sl.learning_curve_theory(TASK, 50, 80, times, truncation="ignore",
+                                   finite_size="leading", n_threads=1)
+    two = sl.learning_curve_theory(TASK, 50, 80, times, truncation="ignore",
+                                   finite_size="leading", n_threads=2)
+    np.testing.assert_array_equal(one.test_loss, two.test_loss)
+    np.testing.assert_array_equal(one.train_loss, two.train_loss)
+
+
+def test_static_grid_equals_point_by_point():
+    # static_loss corrects every point in one compiled call reusing the DMFT's kappa; it must be
+    # the per-point engine (its own kappa solve) to the last bit at ridge > 0 and at ridge 0.
+    task = sl.PowerLawTask(2.0, 1.5, 1500, noise=0.1)
+    modes = _mode_arrays(task)
+    ridges = [0.0, 1e-4, 1e-2, 1.0]
+    for N, P in ((40, np.inf), (np.inf, 40)):
+        static = sl.static_loss(task, N, P, ridge=ridges, truncation="ignore", finite_size="leading")
+        plain = sl.static_loss(task, N, P, ridge=ridges, truncation="ignore")
+        for i, r in enumerate(ridges):
+            if math.isfinite(N):
+                d_test = d_train = fs.width_static(modes, N, r)
+            else:
+                d_test, d_train = fs.sample_static(modes, P, r)
+            assert static.test_loss[i] == plain.test_loss[i] + d_test
+            assert static.train_loss[i] == plain.train_loss[i] + d_train

@@ -66,28 +66,34 @@ void bind_theory_finite_size(py::module_& m) {
       "(test_correction, train_correction) of the static (ridge) losses, one finite side.");
 
   t.def(
-      "power_sums",
-      [](const py::array& eigenvalues, const Eigen::MatrixXd& weights, const py::array& kappa,
-         int max_power, int n_threads) {
-        const auto lam = vector_view<double>(eigenvalues, "eigenvalues");
-        const auto view =
-            py::array_t<std::complex<double>, py::array::c_style | py::array::forcecast>::ensure(kappa);
-        if (!view || view.ndim() != 1)
-          throw py::value_error("`kappa`: expected a 1-D array of complex values");
-        std::vector<theory::Complex> k(view.data(), view.data() + view.size());
-        const Vector<double> lam_copy = lam;
-        std::vector<theory::Complex> out = without_gil(n_threads, [&](const RunControl& control) {
-          return theory::power_sums(lam_copy, weights, k, max_power, control);
-        });
-        py::array_t<std::complex<double>> result(
-            {static_cast<py::ssize_t>(k.size()), static_cast<py::ssize_t>(max_power),
-             static_cast<py::ssize_t>(weights.cols())});
-        std::copy(out.begin(), out.end(), result.mutable_data());
-        return result;
+      "static_grid",
+      [](const py::array& eigenvalues, const py::array& target_power, const py::array& multiplicity,
+         const py::array& n_features, const py::array& n_samples, const py::array& ridge,
+         const py::array& kappa, double noise) {
+        const theory::ModeSpectrum modes = make_modes(eigenvalues, target_power, multiplicity);
+        const Vector<double> n = vector_view<double>(n_features, "n_features");
+        const Vector<double> p = vector_view<double>(n_samples, "n_samples", n.size());
+        const Vector<double> r = vector_view<double>(ridge, "ridge", n.size());
+        const Vector<double> k = vector_view<double>(kappa, "kappa", n.size());
+        std::vector<theory::FiniteSizeStatic> out;
+        {
+          py::gil_scoped_release release;  // pure C++ below
+          out = theory::finite_size_static_grid(modes, n, p, r, k, noise);
+        }
+        py::array_t<double> test(static_cast<py::ssize_t>(out.size())),
+            train(static_cast<py::ssize_t>(out.size()));
+        for (std::size_t i = 0; i < out.size(); ++i) {
+          test.mutable_data()[i] = out[i].test_correction;
+          train.mutable_data()[i] = out[i].train_correction;
+        }
+        return py::make_tuple(test, train);
       },
-      py::arg("eigenvalues"), py::arg("weights"), py::arg("kappa"), py::arg("max_power"),
-      py::arg("n_threads") = 0,
-      "(K, max_power, W) complex: sum_m weights[m, c] / (eigenvalues[m] + kappa[k])^p.");
+      py::arg("eigenvalues"), py::arg("target_power"), py::arg("multiplicity"),
+      py::arg("n_features"), py::arg("n_samples"), py::arg("ridge"), py::arg("kappa"),
+      py::arg("noise") = 0.0,
+      "(test_correction, train_correction), each (G,), of the static losses at grid points "
+      "with one finite side (zeros where both are finite), reusing the DMFT's kappa (G,) "
+      "at ridge > 0 (NaN: solve it again).");
 
   t.def(
       "resolvent_expansion",

@@ -473,14 +473,15 @@ ModeSpectrum::ModeSpectrum(const Eigen::Ref<const Vector<double>>& eigenvalues,
               std::to_string(target_power.size()));
   require(multiplicity.size() == 0 || multiplicity.size() == M, "multiplicity",
           "expected 0 or " + std::to_string(M) + " values, got " + std::to_string(multiplicity.size()));
+  // The messages are formatted only on failure (formatting 2 M numbers on every construction
+  // cost ~10 ms at M = 1e4, a tenth of a whole DMFT curve).
   for (Index k = 0; k < M; ++k) {
-    require(std::isfinite(eigenvalues[k]) && eigenvalues[k] > 0, "eigenvalues",
-            "must be finite and > 0, got " + number(eigenvalues[k]));
-    require(std::isfinite(target_power[k]) && target_power[k] >= 0, "target_power",
-            "must be finite and >= 0, got " + number(target_power[k]));
-    if (multiplicity.size() > 0)
-      require(std::isfinite(multiplicity[k]) && multiplicity[k] > 0, "multiplicity",
-              "must be finite and > 0, got " + number(multiplicity[k]));
+    if (!(std::isfinite(eigenvalues[k]) && eigenvalues[k] > 0))
+      require(false, "eigenvalues", "must be finite and > 0, got " + number(eigenvalues[k]));
+    if (!(std::isfinite(target_power[k]) && target_power[k] >= 0))
+      require(false, "target_power", "must be finite and >= 0, got " + number(target_power[k]));
+    if (multiplicity.size() > 0 && !(std::isfinite(multiplicity[k]) && multiplicity[k] > 0))
+      require(false, "multiplicity", "must be finite and > 0, got " + number(multiplicity[k]));
   }
   std::vector<Index> order(static_cast<std::size_t>(M));
   std::iota(order.begin(), order.end(), Index(0));

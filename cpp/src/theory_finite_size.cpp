@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <exception>
@@ -24,7 +25,7 @@ std::string number(double x) {
   return buffer;
 }
 
-enum class Side { None, Width, Samples };
+enum class Side { None, Width, Samples, Both };
 
 Side finite_side(double n_features, double n_samples) {
   require(n_features > 0 && !std::isnan(n_features), "n_features",
@@ -32,11 +33,7 @@ Side finite_side(double n_features, double n_samples) {
   require(n_samples > 0 && !std::isnan(n_samples), "n_samples",
           "must be > 0 (or +inf), got " + number(n_samples));
   const bool width = std::isfinite(n_features), samples = std::isfinite(n_samples);
-  require(!(width && samples), "n_features",
-          "the leading finite-size correction is derived with one finite side (N finite and "
-          "P = inf, or P finite and N = inf); got N = " + number(n_features) + ", P = " +
-              number(n_samples));
-  return width ? Side::Width : samples ? Side::Samples : Side::None;
+  return width && samples ? Side::Both : width ? Side::Width : samples ? Side::Samples : Side::None;
 }
 
 // ---- sums over modes at one kappa -------------------------------------------------------------
@@ -95,19 +92,88 @@ class ZPowers {
 
   /// sum over the chunk of weight_k z_k^power (weight indexed by mode)
   Complex sum(const double* weight, int power) const {
-    const double* r = re_[power - 1];
-    const double* i = im_[power - 1];
-    const double* f = weight + begin_;
-    double a = 0, b = 0;
-#pragma omp simd reduction(+ : a, b)
-    for (Index k = 0; k < size_; ++k) {
-      a += f[k] * r[k];
-      b += f[k] * i[k];
-    }
-    return {a, b};
+    Complex out;
+    sums(&weight, 1, power, &out);
+    return out;
   }
 
+  /// out[q] = sum over the chunk of weights[q]_k z_k^power, q < count: up to four sums per pass,
+  /// so that their accumulators form independent chains (one sum per pass is bound by the
+  /// latency of its FMA chain). Each sum is accumulated exactly as a pass of its own would.
+  void sums(const double* const* weights, int count, int power, Complex* out) const {
+    const double* r = re_[power - 1];
+    const double* i = im_[power - 1];
+    for (int q = 0; q < count; q += 4) {
+      const int k = std::min(4, count - q);
+      if (k == 4) dot4(r, i, weights + q, out + q);
+      else if (k == 3) dot3(r, i, weights + q, out + q);
+      else if (k == 2) dot2(r, i, weights + q, out + q);
+      else dot1(r, i, weights + q, out + q);
+    }
+  }
+
+
  private:
+  void dot1(const double* r, const double* i, const double* const* w, Complex* out) const {
+    const double* f0 = w[0] + begin_;
+    double a0 = 0, b0 = 0;
+#pragma omp simd reduction(+ : a0, b0)
+    for (Index k = 0; k < size_; ++k) {
+      a0 += f0[k] * r[k];
+      b0 += f0[k] * i[k];
+    }
+    out[0] = {a0, b0};
+  }
+  void dot2(const double* r, const double* i, const double* const* w, Complex* out) const {
+    const double *f0 = w[0] + begin_, *f1 = w[1] + begin_;
+    double a0 = 0, b0 = 0, a1 = 0, b1 = 0;
+#pragma omp simd reduction(+ : a0, b0, a1, b1)
+    for (Index k = 0; k < size_; ++k) {
+      a0 += f0[k] * r[k];
+      b0 += f0[k] * i[k];
+      a1 += f1[k] * r[k];
+      b1 += f1[k] * i[k];
+    }
+    out[0] = {a0, b0};
+    out[1] = {a1, b1};
+  }
+  void dot3(const double* r, const double* i, const double* const* w, Complex* out) const {
+    const double *f0 = w[0] + begin_, *f1 = w[1] + begin_, *f2 = w[2] + begin_;
+    double a0 = 0, b0 = 0, a1 = 0, b1 = 0, a2 = 0, b2 = 0;
+#pragma omp simd reduction(+ : a0, b0, a1, b1, a2, b2)
+    for (Index k = 0; k < size_; ++k) {
+      a0 += f0[k] * r[k];
+      b0 += f0[k] * i[k];
+      a1 += f1[k] * r[k];
+      b1 += f1[k] * i[k];
+      a2 += f2[k] * r[k];
+      b2 += f2[k] * i[k];
+    }
+    out[0] = {a0, b0};
+    out[1] = {a1, b1};
+    out[2] = {a2, b2};
+  }
+  void dot4(const double* r, const double* i, const double* const* w, Complex* out) const {
+    const double *f0 = w[0] + begin_, *f1 = w[1] + begin_, *f2 = w[2] + begin_,
+                 *f3 = w[3] + begin_;
+    double a0 = 0, b0 = 0, a1 = 0, b1 = 0, a2 = 0, b2 = 0, a3 = 0, b3 = 0;
+#pragma omp simd reduction(+ : a0, b0, a1, b1, a2, b2, a3, b3)
+    for (Index k = 0; k < size_; ++k) {
+      a0 += f0[k] * r[k];
+      b0 += f0[k] * i[k];
+      a1 += f1[k] * r[k];
+      b1 += f1[k] * i[k];
+      a2 += f2[k] * r[k];
+      b2 += f2[k] * i[k];
+      a3 += f3[k] * r[k];
+      b3 += f3[k] * i[k];
+    }
+    out[0] = {a0, b0};
+    out[1] = {a1, b1};
+    out[2] = {a2, b2};
+    out[3] = {a3, b3};
+  }
+
   Index begin_ = 0, size_ = 0;
   double re_[4][kChunk], im_[4][kChunk];
 };
@@ -207,10 +273,25 @@ NodeSums node_sums(const ModeWeights& w, ZPowers& z, Side side, double n, Comple
                           {w.m_lam3.data(), 4}};
   const Term* terms = side == Side::Width ? width : samples;
   const int count = side == Side::Width ? 9 : 15;
-  Complex v[15] = {};
+  // The terms grouped by power (several sums per pass over the chunk's z^power).
+  int order[15], group_end[5] = {};
+  const double* group_weights[15];
+  int used = 0;
+  for (int p = 1; p <= 4; ++p) {
+    for (int q = 0; q < count; ++q)
+      if (terms[q].power == p) {
+        order[used] = q;
+        group_weights[used++] = terms[q].weight;
+      }
+    group_end[p] = used;
+  }
+  Complex v[15] = {}, part[15];
   for (Index begin = 0; begin < w.M; begin += kChunk) {  // fixed order: thread independent
     z.compute(w, kappa, begin, std::min(w.M, begin + kChunk));
-    for (int q = 0; q < count; ++q) v[q] += z.sum(terms[q].weight, terms[q].power);
+    for (int p = 1; p <= 4; ++p)
+      z.sums(group_weights + group_end[p - 1], group_end[p] - group_end[p - 1], p,
+             part + group_end[p - 1]);
+    for (int u = 0; u < used; ++u) v[order[u]] += part[u];
   }
   NodeSums out;
   const Complex df = v[0], D2 = v[1], D3 = v[2], E3 = v[3], E4 = v[4];
@@ -384,11 +465,9 @@ TimeCorrection correct_time(const ModeWeights& w, ZPowers& z, Side side, double 
 // ---- static -----------------------------------------------------------------------------------
 
 // The corrections at real ridge r > 0 (s = s' = r): the time-domain forms times s^2.
-FiniteSizeStatic static_at(const ModeSpectrum& modes, const ModeWeights& w, Side side, double n,
-                           double ridge, double noise) {
+FiniteSizeStatic static_at_kappa(const ModeWeights& w, Side side, double n, double ridge,
+                                 double kappa, double noise) {
   ZPowers z;
-  const double kappa = side == Side::Width ? renormalized_ridge(modes, n, kInf, ridge)
-                                           : renormalized_ridge(modes, kInf, n, ridge);
   const NodeSums x = node_sums(w, z, side, n, ridge, kappa);
   const double r2 = ridge * ridge;
   FiniteSizeStatic out;
@@ -404,6 +483,380 @@ FiniteSizeStatic static_at(const ModeSpectrum& modes, const ModeWeights& w, Side
                               ridge * correction_derivative(x.base, x.target)) -
                         noise / n * r2 * correction_derivative(x.base, x.ones);
   out.train_correction = train.real();
+  return out;
+}
+
+FiniteSizeStatic static_at(const ModeSpectrum& modes, const ModeWeights& w, Side side, double n,
+                           double ridge, double noise) {
+  const double kappa = side == Side::Width ? renormalized_ridge(modes, n, kInf, ridge)
+                                           : renormalized_ridge(modes, kInf, n, ridge);
+  return static_at_kappa(w, side, n, ridge, kappa, noise);
+}
+
+
+// ---- both N and P finite (docs/theory-finite-size.md, "Both sides finite") --------------------
+//
+// Conditional on A the model is linear regression on the features' covariance C; every sum over
+// the eigenvalues of C that the one-sided P-side expansion needs is a function of the N-side
+// averages U(x) = E tr G (G + x)^-1 and Phi(x) = E u^T G (G + x)^-1 u at the P-side ridge x,
+// each known as a truncated Taylor series in kappa (the M-mode renormalised ridge) reverted to a
+// series in x. Port of the numpy version (tests/_finite_size_two_sided_reference.py), same
+// operations in the same order.
+
+constexpr int kOrder = 5;  // Taylor coefficients: derivatives up to 3 of U, Psi, plus the shift of x
+using Series = std::array<Complex, kOrder>;
+
+Series constant(Complex c) {
+  Series out{};
+  out[0] = c;
+  return out;
+}
+Series operator+(const Series& a, const Series& b) {
+  Series out;
+  for (int i = 0; i < kOrder; ++i) out[i] = a[i] + b[i];
+  return out;
+}
+Series operator-(const Series& a, const Series& b) {
+  Series out;
+  for (int i = 0; i < kOrder; ++i) out[i] = a[i] - b[i];
+  return out;
+}
+Series operator*(Complex c, const Series& a) {
+  Series out;
+  for (int i = 0; i < kOrder; ++i) out[i] = a[i] * c;
+  return out;
+}
+Series operator/(const Series& a, Complex c) {
+  Series out;
+  for (int i = 0; i < kOrder; ++i) out[i] = a[i] / c;
+  return out;
+}
+// truncated Cauchy product, each coefficient summed from j = 0 up
+Series mul(const Series& a, const Series& b) {
+  Series out;
+  for (int i = 0; i < kOrder; ++i) {
+    Complex acc = 0;
+    for (int j = 0; j <= i; ++j) acc += a[j] * b[i - j];
+    out[i] = acc;
+  }
+  return out;
+}
+Series inv(const Series& a) {
+  Series out{};
+  out[0] = 1.0 / a[0];
+  for (int k = 1; k < kOrder; ++k) {
+    Complex acc = 0;
+    for (int j = 0; j < k; ++j) acc += a[j + 1] * out[k - 1 - j];
+    out[k] = -out[0] * acc;
+  }
+  return out;
+}
+Series div(const Series& a, const Series& b) { return mul(a, inv(b)); }
+Series deriv(const Series& a) {
+  Series out{};
+  for (int k = 1; k < kOrder; ++k) out[k - 1] = a[k] * static_cast<double>(k);
+  return out;
+}
+// f(g(e)) for g with g_0 = 0
+Series compose(const Series& f, const Series& g) {
+  Series out = constant(f[0]), power = constant(1.0);
+  for (int k = 1; k < kOrder; ++k) {
+    power = mul(power, g);
+    out = out + f[k] * power;
+  }
+  return out;
+}
+// b with a(b(e)) = e, for a_0 = 0, a_1 != 0 (fixed-point iteration, exact after kOrder steps)
+Series revert(const Series& a) {
+  Series e{};
+  e[1] = 1.0;
+  const Complex a1 = a[1];
+  Series b = e / a1;
+  for (int it = 0; it < kOrder; ++it) {
+    Series linear = a1 * b;
+    b = (e - (compose(a, b) - linear)) / a1;
+  }
+  return b;
+}
+Complex evaluate(const Series& a, Complex e) {
+  Complex out = 0, power = 1.0;
+  for (int k = 0; k < kOrder; ++k) {
+    out += a[k] * power;
+    power *= e;
+  }
+  return out;
+}
+
+// sum_m weight_c(m) z^p, p = 1..kOrder + 2, for the weights m lambda, m lambda^2, m lambda p,
+// m lambda^2 p (c = 0..3), at one kappa: sums[p][c]. Only c = 0 and 2 are summed over modes;
+// lambda z = 1 - kappa z gives the others, sum w lambda z^p = sum w z^(p-1) - kappa sum w z^p
+// (half the mode sums; it cancels only where |kappa| is above the whole spectrum, t << 1/lambda_1,
+// where the 2-D inversion's own round-off is larger).
+struct TwoSidedPowerSums {
+  Complex v[kOrder + 4][4] = {};  // p = kOrder + 3: a by-product of the paired passes
+};
+
+TwoSidedPowerSums two_sided_power_sums(const ModeWeights& w, Complex kappa) {
+  constexpr int kMax = kOrder + 2;
+  TwoSidedPowerSums out;
+  const double kr = kappa.real(), ki = kappa.imag(), ki2 = ki * ki;
+  double zr[kChunk], zi[kChunk], pr[kChunk], pi[kChunk];
+  for (Index begin = 0; begin < w.M; begin += kChunk) {  // fixed order: thread independent
+    const Index size = std::min(w.M, begin + kChunk) - begin;
+    const double* lam = w.lam + begin;
+    const double *f0 = w.m_lam + begin, *f2 = w.m_p_lam + begin;
+#pragma omp simd
+    for (Index m = 0; m < size; ++m) {
+      const double dr = kr + lam[m];
+      const double inv = 1.0 / (dr * dr + ki2);
+      zr[m] = pr[m] = dr * inv;
+      zi[m] = pi[m] = -ki * inv;
+    }
+    // powers p and p + 1 in one pass (eight independent accumulator chains), carrying z^(p+2)
+    for (int p = 1; p <= kMax; p += 2) {
+      double a0 = 0, b0 = 0, a2 = 0, b2 = 0, c0 = 0, d0 = 0, c2 = 0, d2 = 0;
+#pragma omp simd reduction(+ : a0, b0, a2, b2, c0, d0, c2, d2)
+      for (Index m = 0; m < size; ++m) {
+        const double xr = pr[m], xi = pi[m];
+        const double yr = xr * zr[m] - xi * zi[m], yi = xr * zi[m] + xi * zr[m];
+        a0 += f0[m] * xr;
+        b0 += f0[m] * xi;
+        a2 += f2[m] * xr;
+        b2 += f2[m] * xi;
+        c0 += f0[m] * yr;
+        d0 += f0[m] * yi;
+        c2 += f2[m] * yr;
+        d2 += f2[m] * yi;
+        pr[m] = yr * zr[m] - yi * zi[m];
+        pi[m] = yr * zi[m] + yi * zr[m];
+      }
+      out.v[p][0] += Complex(a0, b0);
+      out.v[p][2] += Complex(a2, b2);
+      out.v[p + 1][0] += Complex(c0, d0);  // p + 1 = kMax + 1 for odd kMax: summed, unused
+      out.v[p + 1][2] += Complex(c2, d2);
+    }
+  }
+  for (int p = 2; p <= kMax; ++p) {
+    out.v[p][1] = out.v[p - 1][0] - kappa * out.v[p][0];
+    out.v[p][3] = out.v[p - 1][2] - kappa * out.v[p][2];
+  }
+  return out;
+}
+
+// U and Phi, plain (deterministic equivalent) and O(1/N)-corrected, as series in
+// eps = x - x0 at the M-mode kappa; x0 the P-side ridge kappa (1 - df/N).
+struct NSideSeries {
+  Complex x0;
+  Series U_plain, Phi_plain, U_full, Phi_full;
+};
+
+NSideSeries n_side_series(const ModeWeights& w, double N, Complex kappa) {
+  const TwoSidedPowerSums sums = two_sided_power_sums(w, kappa);
+  // sum w z(kappa + d)^p = sum_j C(p+j-1, j) (-d)^j sum w z^(p+j)
+  auto series = [&](int col, int p) {
+    Series out;
+    for (int j = 0; j < kOrder; ++j) {
+      double binom = 1;
+      for (int i = 1; i <= j; ++i) binom = binom * (p + i - 1) / i;
+      out[j] = sums.v[p + j][col] * binom * (j % 2 ? -1.0 : 1.0);
+    }
+    return out;
+  };
+  const Series df = series(0, 1), D2 = series(0, 2), E3 = series(1, 3);
+  const Series Phi0 = series(2, 1), A2 = series(2, 2), A3 = series(3, 3);
+  Series kap{};
+  kap[0] = kappa;
+  kap[1] = 1.0;
+  const Series R = constant(1.0) - df / N;
+  const Series Dn = R + mul(kap, D2) / N;
+  const Series x = mul(kap, R);
+  const Series U_full = df - div(mul(x, E3), mul(Dn, Dn)) / N;
+  const Series Phi_full = Phi0 - div(mul(kap, A3 - div(mul(mul(kap, E3), A2), Dn) / N), Dn) / N;
+  Series shift = x;
+  NSideSeries out;
+  out.x0 = shift[0];
+  shift[0] = 0.0;
+  const Series back = revert(shift);
+  out.U_plain = compose(df, back);
+  out.Phi_plain = compose(Phi0, back);
+  out.U_full = compose(U_full, back);
+  out.Phi_full = compose(Phi_full, back);
+  return out;
+}
+
+// pi = E u^T P_null u and H0 = E beta^T beta = -Phi'(0), plain and corrected (at kappa_c).
+struct TwoSidedConstants {
+  double pi_plain = 0, H0_plain = 0, pi_full = 0, H0_full = 0, total = 0;
+};
+
+TwoSidedConstants two_sided_constants(const ModeSpectrum& modes, const ModeWeights& w, double N) {
+  require(N < modes.rank(), "n_features",
+          "the two-sided correction needs N below the number of modes (" + number(modes.rank()) +
+              "); got N = " + number(N));
+  const double kc = critical_kappa(modes, N);
+  const NSideSeries ser = n_side_series(w, N, kc);
+  TwoSidedConstants c;
+  for (Index k = 0; k < w.M; ++k) c.total += w.m_p[k];  // sum m p, in mode order
+  c.pi_plain = c.total - ser.Phi_plain[0].real();
+  c.H0_plain = -ser.Phi_plain[1].real();
+  c.pi_full = c.total - ser.Phi_full[0].real();
+  c.H0_full = -ser.Phi_full[1].real();
+  return c;
+}
+
+// The sums over the spectrum of C (the one-sided P-side NodeSums) at eps, from U and Phi.
+NodeSums c_sums(const Series& U, const Series& Phi, Complex x0, double q, double H0, double P,
+                Complex s, bool resolve) {
+  Series X{};
+  X[0] = x0;
+  X[1] = 1.0;
+  const Series dU = deriv(U), ddU = deriv(dU), dddU = deriv(ddU);
+  const Series& df = U;
+  const Series D2 = Complex(-1.0) * dU, D3 = ddU / 2.0, D4 = dddU / -6.0;
+  const Series E3 = D2 - mul(X, D3), E4 = D3 - mul(X, D4);
+  const Series L2 = df - mul(X, D2);
+  const Series L3 = L2 - mul(X, E3), L4 = E3 - mul(X, E4);
+  const Series Psi = div(constant(q) - Phi, X);
+  const Series Om = div(constant(H0) - Psi, X);
+  const Series dPsi = deriv(Psi), ddPsi = deriv(dPsi);
+  const Series P2 = Complex(-1.0) * dPsi, P3 = ddPsi / 2.0, P4 = deriv(ddPsi) / -6.0;
+  const Series dOm = deriv(Om);
+  const Series S2 = Complex(-1.0) * dOm, S3 = deriv(dOm) / 2.0;
+  Complex eps = 0;
+  if (resolve) {  // re-solve s = x (1 - U(x)/P) with the corrected U (Newton on the series)
+    for (int it = 0; it < 4; ++it) {
+      const Complex u = evaluate(U, eps);
+      const Complex f = (x0 + eps) * (1.0 - u / P) - s;
+      const Complex fp = (1.0 - u / P) - (x0 + eps) * evaluate(dU, eps) / P;
+      eps = eps - f / fp;
+    }
+  }
+  auto at = [&](const Series& a) { return evaluate(a, eps); };
+  NodeSums out;
+  out.base = make_base(P, s, x0 + eps, at(df), at(D2), at(D3), at(E3), at(E4));
+  out.target = {at(Om), at(S2), at(S3), at(P2), at(P2 - mul(X, P3)), at(-2.0 * P3),
+                at(-3.0 * (P3 - mul(X, P4)))};
+  out.lam = {at(df), at(D2), at(D3), at(L2), at(L3), at(-2.0 * E3), at(-3.0 * L4)};
+  out.ones = {0, 0, 0, at(D2), at(E3), at(-2.0 * D3), at(-3.0 * E4)};
+  return out;
+}
+
+struct TwoSidedNode {
+  NodeSums plain, full;
+};
+
+// kappa: the DMFT's M-mode renormalised ridge at s (both N and P finite).
+TwoSidedNode two_sided_node(const ModeWeights& w, const TwoSidedConstants& c, double N, double P,
+                            Complex s, Complex kappa) {
+  const NSideSeries ser = n_side_series(w, N, kappa);
+  return {c_sums(ser.U_plain, ser.Phi_plain, ser.x0, c.total - c.pi_plain, c.H0_plain, P, s, false),
+          c_sums(ser.U_full, ser.Phi_full, ser.x0, c.total - c.pi_full, c.H0_full, P, s, true)};
+}
+
+// H0 - s g + (sigma^2 + pi)/x: the Laplace transform of the P-side train loss (decays like 1/s)
+Complex train_transform(const NodeSums& x, double H0, double noise) {
+  return H0 - x.base.s * leading(x.base, x.target).g + noise / x.base.kappa;
+}
+
+TimeCorrection correct_time_two_sided(const ModeWeights& w, const TwoSidedConstants& c, double N,
+                                      double P, double noise, double t, int nodes,
+                                      const std::vector<Complex>& kappa) {
+  TimeCorrection out;
+  if (t == 0.0) return out;
+  const TalbotContour contour = talbot_contour(t, nodes);
+  std::vector<TwoSidedNode> x(static_cast<std::size_t>(nodes));
+  for (int j = 0; j < nodes; ++j) x[j] = two_sided_node(w, c, N, P, contour.nodes[j], kappa[j]);
+  const double noise_p = noise + c.pi_plain, noise_f = noise + c.pi_full;
+  // 2-D inversion: rows the upper nodes, columns the upper nodes and the conjugates of 1..n-1
+  std::vector<NodeTerms> rows_p(static_cast<std::size_t>(nodes)), rows_f(rows_p.size()), cols_p,
+      cols_f;
+  std::vector<Complex> col_weights;
+  for (int j = 0; j < nodes; ++j) {
+    rows_p[j] = node_terms(x[j].plain);
+    rows_f[j] = node_terms(x[j].full);
+  }
+  for (int l = 0; l < 2 * nodes - 1; ++l) {
+    const bool flip = l >= nodes;
+    const int j = flip ? l - nodes + 1 : l;
+    cols_p.push_back(flip ? node_terms(conj(x[j].plain)) : rows_p[j]);
+    cols_f.push_back(flip ? node_terms(conj(x[j].full)) : rows_f[j]);
+    col_weights.push_back(flip ? std::conj(contour.weights[j]) : contour.weights[j]);
+  }
+  Complex all = 0, row0 = 0;
+  for (int j = 0; j < nodes; ++j) {
+    Complex row = 0;
+    for (int l = 0; l < 2 * nodes - 1; ++l) {
+      const Complex weight = contour.weights[j] * col_weights[l];
+      const auto [W0p, Wp] = two_point(rows_p[j], cols_p[l], P, noise_p);
+      const Complex W0f = two_point(rows_f[j], cols_f[l], P, noise_f).first;
+      row += weight * (W0f - W0p + Wp - W0p);
+    }
+    all += row;
+    if (j == 0) row0 = row;
+  }
+  out.test = 2.0 * all.real() - row0.real() + (c.pi_full - c.pi_plain);
+  // 1-D inversion at 2t on the contour of t
+  double train = 0;
+  for (int j = 0; j < nodes; ++j) {
+    const NodeSums& p = x[j].plain;
+    const Complex value = train_transform(x[j].full, c.H0_full, noise_f) -
+                          train_transform(p, c.H0_plain, noise_p) -
+                          p.base.s * correction(p.base, p.target) +
+                          noise_p / P * correction(p.base, p.ones);
+    const Complex term = contour.weights[j] * std::exp(t * contour.nodes[j]) * value;
+    train += (j == 0 ? 1.0 : 2.0) * term.real();
+  }
+  out.train = train;
+  return out;
+}
+
+// (test, train) corrections at real ridge r > 0, kappa the DMFT's renormalised ridge there.
+FiniteSizeStatic two_sided_static_at(const ModeWeights& w, const TwoSidedConstants& c, double N,
+                                     double P, double ridge, double kappa, double noise) {
+  const TwoSidedNode x = two_sided_node(w, c, N, P, ridge, kappa);
+  const double r2 = ridge * ridge;
+  const double noise_p = noise + c.pi_plain, noise_f = noise + c.pi_full;
+  const NodeTerms tp = node_terms(x.plain), tf = node_terms(x.full);
+  const auto [W0p, Wp] = two_point(tp, tp, P, noise_p);
+  const Complex W0f = two_point(tf, tf, P, noise_f).first;
+  FiniteSizeStatic out;
+  out.test_correction = (r2 * (W0f - W0p + Wp - W0p)).real() + c.pi_full - c.pi_plain;
+  auto train_de = [&](const NodeSums& s, double pi) {
+    const Leading g = leading(s.base, s.target);
+    const Complex x_s = 1.0 / s.base.Dn;  // dx/ds on the P side
+    return (r2 * (g.g + ridge * g.dg) + (noise + pi) * r2 * x_s / (s.base.kappa * s.base.kappa)).real();
+  };
+  const double train0 = train_de(x.plain, c.pi_plain);
+  const NodeSums& p = x.plain;
+  out.train_correction =
+      train_de(x.full, c.pi_full) - train0 +
+      (r2 * (correction(p.base, p.target) + ridge * correction_derivative(p.base, p.target)) -
+       noise_p / P * r2 * correction_derivative(p.base, p.ones)).real();
+  return out;
+}
+// Ridge r > 0 (kappa: the DMFT's renormalised ridge at r, NaN: solve it), or ridge 0 by
+// Richardson from ridges h, 2h, 4h (error O(h^3)), h = 3e-4 kappa_c(min(N, P)). At ridge 0:
+// N = P is the interpolation peak (the loss is +inf; zeros returned) and for P < N the train
+// loss is exactly 0 (ridgeless interpolation; its correction is 0).
+FiniteSizeStatic two_sided_static(const ModeSpectrum& modes, const ModeWeights& w,
+                                  const TwoSidedConstants& c, double N, double P, double ridge,
+                                  double noise, double kappa) {
+  if (ridge > 0) {
+    if (!std::isfinite(kappa)) kappa = renormalized_ridge(modes, N, P, ridge);
+    return two_sided_static_at(w, c, N, P, ridge, kappa, noise);
+  }
+  if (N == P) return {};
+  const double h = 3e-4 * critical_kappa(modes, std::min(N, P));
+  FiniteSizeStatic f[3];
+  const double scale[3] = {1.0, 2.0, 4.0};
+  for (int i = 0; i < 3; ++i)
+    f[i] = two_sided_static_at(w, c, N, P, scale[i] * h,
+                               renormalized_ridge(modes, N, P, scale[i] * h), noise);
+  FiniteSizeStatic out{(8.0 * f[0].test_correction - 6.0 * f[1].test_correction +
+                        f[2].test_correction) / 3.0,
+                       (8.0 * f[0].train_correction - 6.0 * f[1].train_correction +
+                        f[2].train_correction) / 3.0};
+  if (P < N) out.train_correction = 0;
   return out;
 }
 
@@ -430,6 +883,8 @@ FiniteSizeCurve finite_size_learning_curve(const ModeSpectrum& modes, double n_f
             "must be finite and >= 0, got " + number(times[i]));
   const double n = side == Side::Width ? n_features : n_samples;
   const ModeWeights weights(modes);
+  const TwoSidedConstants constants =
+      side == Side::Both ? two_sided_constants(modes, weights, n_features) : TwoSidedConstants{};
   const Index T = times.size();
   FiniteSizeCurve curve;
   curve.dmft.test_loss.resize(T);
@@ -452,9 +907,13 @@ FiniteSizeCurve finite_size_learning_curve(const ModeSpectrum& modes, double n_f
         try {
           const TimeSolution dmft =
               learning_curve_at(modes, n_features, n_samples, times[i], options);
+          const double t = options.learning_rate * times[i];
           const TimeCorrection c =
-              correct_time(weights, z, side, n, options.noise, options.learning_rate * times[i],
-                           options.talbot_nodes, dmft.kappa);
+              side == Side::Both
+                  ? correct_time_two_sided(weights, constants, n_features, n_samples,
+                                           options.noise, t, options.talbot_nodes, dmft.kappa)
+                  : correct_time(weights, z, side, n, options.noise, t, options.talbot_nodes,
+                                 dmft.kappa);
           curve.dmft.test_loss[i] = dmft.test_loss;
           curve.dmft.train_loss[i] = dmft.train_loss;
           curve.test_correction[i] = c.test;
@@ -481,8 +940,12 @@ FiniteSizeStatic finite_size_static(const ModeSpectrum& modes, double n_features
   require(ridge >= 0 && std::isfinite(ridge), "ridge", "must be finite and >= 0, got " + number(ridge));
   require(noise >= 0 && std::isfinite(noise), "noise", "must be finite and >= 0, got " + number(noise));
   if (side == Side::None) return {};
-  const double n = side == Side::Width ? n_features : n_samples;
   const ModeWeights w(modes);
+  if (side == Side::Both) {
+    const TwoSidedConstants c = two_sided_constants(modes, w, n_features);
+    return two_sided_static(modes, w, c, n_features, n_samples, ridge, noise, kInf);
+  }
+  const double n = side == Side::Width ? n_features : n_samples;
   if (ridge > 0) return static_at(modes, w, side, n, ridge, noise);
   if (side == Side::Width) {
     if (n >= modes.rank()) return {};  // G is invertible: the flow learns the target exactly
@@ -511,62 +974,38 @@ FiniteSizeStatic finite_size_static(const ModeSpectrum& modes, double n_features
           (8.0 * f1.train_correction - 6.0 * f2.train_correction + f4.train_correction) / 3.0};
 }
 
-std::vector<Complex> power_sums(const Eigen::Ref<const Vector<double>>& lambda,
-                                const Eigen::Ref<const Eigen::MatrixXd>& weights,
-                                const std::vector<Complex>& kappa, int max_power,
-                                const RunControl& control) {
-  const Index M = lambda.size(), W = weights.cols();
-  require(weights.rows() == M, "weights", "expected one row per eigenvalue");
-  require(max_power >= 1 && max_power <= 16, "max_power", "expected 1..16");
-  require(W >= 1 && W <= 8, "weights", "expected 1..8 columns");
-  const Index K = static_cast<Index>(kappa.size());
-  const Eigen::MatrixXd w = weights;  // contiguous columns
-  std::vector<Complex> out(static_cast<std::size_t>(K * max_power * W));
-  const int threads = control.threads();
-#pragma omp parallel num_threads(threads)
-  {
-    // a chunk of modes at a time, SIMD across modes (the powers are a recurrence per mode)
-    std::vector<double> zr(kChunk), zi(kChunk), pr(kChunk), pi(kChunk);
-#pragma omp for schedule(static)
-    for (Index k = 0; k < K; ++k) {
-      double re[16 * 8] = {}, im[16 * 8] = {};
-      const double kr = kappa[k].real(), ki = kappa[k].imag(), ki2 = ki * ki;
-      for (Index begin = 0; begin < M; begin += kChunk) {  // fixed order: thread independent
-        const Index size = std::min(M, begin + kChunk) - begin;
-        const double* lam = lambda.data() + begin;
-        double *a = zr.data(), *b = zi.data(), *c = pr.data(), *d = pi.data();
-#pragma omp simd
-        for (Index m = 0; m < size; ++m) {
-          const double dr = kr + lam[m];
-          const double inv = 1.0 / (dr * dr + ki2);
-          a[m] = c[m] = dr * inv;
-          b[m] = d[m] = -ki * inv;
-        }
-        for (int p = 0; p < max_power; ++p) {
-          for (Index col = 0; col < W; ++col) {
-            const double* f = w.col(col).data() + begin;
-            double sr = 0, si = 0;
-#pragma omp simd reduction(+ : sr, si)
-            for (Index m = 0; m < size; ++m) {
-              sr += f[m] * c[m];
-              si += f[m] * d[m];
-            }
-            re[p * 8 + col] += sr;
-            im[p * 8 + col] += si;
-          }
-          if (p + 1 == max_power) break;
-#pragma omp simd
-          for (Index m = 0; m < size; ++m) {
-            const double nr = c[m] * a[m] - d[m] * b[m];
-            d[m] = c[m] * b[m] + d[m] * a[m];
-            c[m] = nr;
-          }
-        }
+std::vector<FiniteSizeStatic> finite_size_static_grid(
+    const ModeSpectrum& modes, const Eigen::Ref<const Vector<double>>& n_features,
+    const Eigen::Ref<const Vector<double>>& n_samples, const Eigen::Ref<const Vector<double>>& ridge,
+    const Eigen::Ref<const Vector<double>>& kappa, double noise) {
+  const Index G = n_features.size();
+  require(n_samples.size() == G && ridge.size() == G && kappa.size() == G, "n_samples",
+          "expected n_features, n_samples, ridge and kappa of one length");
+  require(noise >= 0 && std::isfinite(noise), "noise", "must be finite and >= 0, got " + number(noise));
+  const ModeWeights w(modes);
+  std::vector<FiniteSizeStatic> out(static_cast<std::size_t>(G));
+  TwoSidedConstants constants;
+  double constants_n = kInf;  // the N of `constants` (grids hold runs of one N)
+  for (Index i = 0; i < G; ++i) {
+    const double N = n_features[i], P = n_samples[i], r = ridge[i];
+    const Side side = finite_side(N, P);
+    if (side == Side::None) continue;
+    require(r >= 0 && std::isfinite(r), "ridge", "must be finite and >= 0, got " + number(r));
+    if (side == Side::Both) {
+      if (N != constants_n) {
+        constants = two_sided_constants(modes, w, N);
+        constants_n = N;
       }
-      for (int p = 0; p < max_power; ++p)
-        for (Index col = 0; col < W; ++col)
-          out[static_cast<std::size_t>((k * max_power + p) * W + col)] = {re[p * 8 + col],
-                                                                          im[p * 8 + col]};
+      out[static_cast<std::size_t>(i)] =
+          two_sided_static(modes, w, constants, N, P, r, noise, kappa[i]);
+      continue;
+    }
+    const double n = side == Side::Width ? N : P;
+    if (r > 0 && std::isfinite(kappa[i])) {
+      // the DMFT's kappa at (N, P, r) is the one-sided renormalised ridge (same solver)
+      out[static_cast<std::size_t>(i)] = static_at_kappa(w, side, n, r, kappa[i], noise);
+    } else {
+      out[static_cast<std::size_t>(i)] = finite_size_static(modes, N, P, r, noise);
     }
   }
   return out;

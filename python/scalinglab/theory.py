@@ -368,7 +368,7 @@ def learning_curve_theory(task, N, P, t, *, optimizer=None, method: str | None =
         None: the DMFT (exact in the proportional limit). "leading": add the O(1/N) and O(1/P)
         terms the DMFT drops (real-Gaussian resolvent corrections, see
         :mod:`scalinglab.theory_finite_size` and docs/theory-finite-size.md): one finite side
-        (error O(1/n^2)), or both N and P finite (``_finite_size_two_sided``: conditional on A
+        (error O(1/n^2)), or both N and P finite (compiled too: conditional on A
         the P-side expansion of a regression on C = A Lam A^T / N, with the N-side averages to
         O(1/N); neglects O(1/N^2 + 1/P^2 + 1/(N P)); needs N below the number of modes);
         gradient flow, ensemble 1. With None, a :class:`FiniteSizeWarning` is raised when a
@@ -444,12 +444,6 @@ def _finite_size_curve(modes, N, P, times, eta, nodes, threads):
     _finite_size_sides(N, P, _rank(modes))
     if not (math.isfinite(N) or math.isfinite(P)):
         return _curve(modes, N, P, times, "gf", eta, 1.0, nodes, threads)
-    if math.isfinite(N) and math.isfinite(P):
-        from scalinglab import _finite_size_two_sided as two
-
-        test, train = _curve(modes, N, P, times, "gf", eta, 1.0, nodes, threads)
-        c = two.two_sided_corrections(modes, N, P, eta * times, nodes, threads)
-        return test + c["dtest"], train + c["dtrain"]
     test, train, d_test, d_train, unreliable = fs.corrected_curve(modes, N, P, times, eta, nodes,
                                                                   threads)
     if unreliable.any():
@@ -540,6 +534,7 @@ def static_loss(task, N, P, *, ridge=0.0, ensemble=1, truncation: str = "warn",
     else:
         modes = _mode_arrays(task)
     kappa, test, train = errors(modes)
+    core_kappa = np.where(_clamped_ridges(grid_r, task)[1], np.nan, kappa)
     if mode == "warn" and isinstance(task, PowerLawTask):
         _, test_2m, _ = errors(_mode_arrays(_doubled(task)))
         finite = np.isfinite(test) & np.isfinite(test_2m) & (test != 0)
@@ -549,7 +544,8 @@ def static_loss(task, N, P, *, ridge=0.0, ensemble=1, truncation: str = "warn",
             _warn_truncation(task, (change[i], test[i], test_2m[i], grid_n[i], grid_p[i],
                                     f"ridge={grid_r[i]:g}"))
     if correct:
-        test, train = _finite_size_static(modes, grid_n, grid_p, grid_r, test, train)
+        test, train = _finite_size_static(modes, grid_n, grid_p, grid_r, core_kappa, test,
+                                          train)
     _warn_finite_size(finite_size, Ns, Ps)
     return pd.DataFrame({"N": grid_n, "P": grid_p, "ridge": grid_r, "kappa": kappa,
                          "train_loss": train, "test_loss": test})
@@ -568,29 +564,15 @@ def _clamped_ridges(ridges: np.ndarray, task):
     return np.where(clamped, cap, ridges), clamped
 
 
-def _finite_size_static(modes, grid_n, grid_p, grid_r, test, train):
+def _finite_size_static(modes, grid_n, grid_p, grid_r, kappa, test, train):
     from scalinglab import theory_finite_size as fs
 
-    test, train = np.array(test, dtype=np.float64), np.array(train, dtype=np.float64)
-    for i, (n, p, r) in enumerate(zip(grid_n, grid_p, grid_r)):
-        if math.isfinite(n) and math.isfinite(p):
-            from scalinglab import _finite_size_two_sided as two
-
-            if r == 0 and n == p:
-                continue  # the interpolation peak: the ridgeless DMFT is +inf, and so is E loss
-            d_test, d_train = two.two_sided_static(modes, n, p, r)[2:]
-            test[i] += d_test
-            if not (r == 0 and p < n):  # ridgeless interpolation: the train loss is exactly 0
-                train[i] += d_train
-        elif math.isfinite(n):
-            delta = fs.width_static(modes, n, r)
-            test[i] += delta
-            train[i] += delta
-        elif math.isfinite(p):
-            d_test, d_train = fs.sample_static(modes, p, r)
-            test[i] += d_test
-            train[i] += d_train
-    return test, train
+    # every point in one compiled call, reusing the DMFT's kappa (NaN: solved again). Both sides
+    # finite at ridge 0: N = P is the interpolation peak (+inf, left uncorrected) and for P < N
+    # the train loss is exactly 0; the core returns zero corrections there.
+    d_test, d_train = fs.static_grid(modes, grid_n, grid_p, grid_r, kappa)
+    return (np.array(test, dtype=np.float64) + d_test,
+            np.array(train, dtype=np.float64) + d_train)
 
 
 def _static_kappa_floor(task, grid_n, grid_p, grid_r) -> float:

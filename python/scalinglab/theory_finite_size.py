@@ -62,7 +62,7 @@ def corrected_curve(modes, N: float, P: float, times: np.ndarray, learning_rate:
     modes : scalinglab.theory._ModeArrays
         Spectrum lambda_k, target power lambda_k w*_k^2, multiplicities, noise sigma^2.
     N, P : float
-        Exactly one finite (the other inf).
+        One finite (the other inf), or both finite (N below the number of modes).
     times : ndarray, shape (T,)
         Gradient-flow times >= 0 (time scale learning_rate * t).
 
@@ -121,6 +121,19 @@ def sample_static(modes, P: float, ridge: float):
     P at or above the number of modes raises ValueError."""
     return _engine.static(modes.spectrum, modes.power, modes.multiplicity, math.inf, float(P),
                           float(ridge), modes.noise)
+
+
+def static_grid(modes, grid_n, grid_p, grid_r, kappa):
+    """(test_correction, train_correction), shapes (G,), of the static losses at every grid point
+    (one or both sides finite; zeros where neither is), in one compiled call. Both finite at
+    ridge 0: zeros at N = P (the interpolation peak) and a zero train correction for P < N.
+
+    kappa (G,): the DMFT's renormalised ridge at each point (``ridge_errors``), reused at
+    ridge > 0; NaN where it must be solved again (e.g. clamped ridges). Equal to
+    :func:`width_static` / :func:`sample_static` point by point."""
+    arrays = [np.ascontiguousarray(a, dtype=np.float64) for a in (grid_n, grid_p, grid_r, kappa)]
+    return _engine.static_grid(modes.spectrum, modes.power, modes.multiplicity, *arrays,
+                               noise=modes.noise)
 
 
 def resolvent_expansion(spectrum, weights, n: float, s: complex):

@@ -37,7 +37,8 @@ struct FiniteSizeCurve {
   Vector<double> test_roundoff;
 };
 
-/// \param n_features N and \param n_samples P: exactly one finite (the other +inf); both
+/// \param n_features N and \param n_samples P: one finite (the other +inf), or both finite
+///        (the two-sided correction, N below the number of modes; test_roundoff 0 there); both
 ///        infinite gives zero corrections.
 /// \param times (T) gradient-flow times t >= 0 (time scale learning_rate * t).
 /// \param options gradient flow, ensemble 1 (otherwise std::invalid_argument).
@@ -53,6 +54,7 @@ struct FiniteSizeStatic {
   double train_correction = 0;
 };
 
+/// Both N and P finite: as finite_size_static_grid.
 /// \param ridge >= 0 (ridge convention of ridge_errors). Ridge 0, P side: needs P below the
 ///        number of modes (std::invalid_argument naming `ridge` otherwise); Richardson
 ///        extrapolation from ridges h, 2h, 4h, h = 0.01 kappa_c (error O(h^3)). Ridge 0, N side:
@@ -62,6 +64,17 @@ struct FiniteSizeStatic {
 FiniteSizeStatic finite_size_static(const ModeSpectrum& modes, double n_features,
                                     double n_samples, double ridge, double noise);
 
+/// finite_size_static at every grid point i, reusing the DMFT's renormalised ridge kappa[i]
+/// (theory::ridge_errors at the same (N, P, ridge), which for one finite side is the root of the
+/// same one-point equation) at ridge > 0; kappa[i] NaN: solved again. Both N and P finite: the
+/// two-sided correction (docs/theory-finite-size.md; N below the number of modes; ridge 0 by
+/// Richardson from 3e-4 kappa_c(min(N, P)) x {1, 2, 4}; zeros at ridge 0 with N = P, the
+/// interpolation peak; train 0 at ridge 0 with P < N). All arrays have one length.
+std::vector<FiniteSizeStatic> finite_size_static_grid(
+    const ModeSpectrum& modes, const Eigen::Ref<const Vector<double>>& n_features,
+    const Eigen::Ref<const Vector<double>>& n_samples, const Eigen::Ref<const Vector<double>>& ridge,
+    const Eigen::Ref<const Vector<double>>& kappa, double noise);
+
 /// E a^T (S + s)^-1 a = leading + correction + O(1/n^2) with a_k^2 = target_power_k / lambda_k
 /// of `modes`, S the sample covariance of n draws of N(0, diag lambda).
 struct ResolventExpansion {
@@ -70,15 +83,5 @@ struct ResolventExpansion {
 };
 /// \param s Laplace variable, Re s > 0 or Im s != 0 (continued from |s| as solve_one_point).
 ResolventExpansion resolvent_expansion(const ModeSpectrum& modes, double n, Complex s);
-
-/// Power sums of the two-sided correction (python/scalinglab/_finite_size_two_sided.py):
-/// out[(k * max_power + (p - 1)) * W + c] = sum_m weights(m, c) z_{k,m}^p, z_{k,m} = 1/(lambda_m +
-/// kappa_k), p = 1..max_power. Nodes are spread over threads; each sum runs in mode order, so the
-/// result does not depend on control.n_threads.
-/// \param lambda (M) eigenvalues; \param weights (M, W) column-major; \param kappa (K).
-std::vector<Complex> power_sums(const Eigen::Ref<const Vector<double>>& lambda,
-                                const Eigen::Ref<const Eigen::MatrixXd>& weights,
-                                const std::vector<Complex>& kappa, int max_power,
-                                const RunControl& control);
 
 }  // namespace scalinglab::theory

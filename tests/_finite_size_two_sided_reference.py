@@ -1,5 +1,8 @@
-"""Leading finite-size correction with both N and P finite (issue 9; docs/theory-finite-size.md,
-"Both sides finite").
+"""Test reference (numpy): the leading finite-size correction with both N and P finite (issue 9;
+docs/theory-finite-size.md, "Both sides finite"). This was the package's implementation until
+the algebra moved into the compiled core (cpp/src/theory_finite_size.cpp, the same operations
+at the DMFT's Talbot nodes and kappa); tests/test_theory_finite_size.py checks the two agree.
+The mode sums are plain numpy here; kappa comes from the core's one-point solver.
 
 Conditional on the projection A, the model is linear regression in N dimensions on Gaussian
 features phi = A psi / sqrt(N) with covariance C = A Lambda A^T / N, teacher beta = C^-1 v
@@ -108,7 +111,11 @@ def _n_side_series(modes, N, kappa, n_threads=0):
     weights = np.stack([m * lam, m * lam**2, m * lam * modes.power, m * lam**2 * modes.power], 1)
     kappa = np.asarray(kappa, dtype=np.complex128)
     sums = np.zeros((kappa.size, L + 3, 4), dtype=np.complex128)  # sums[:, p] = sum w z^p
-    sums[:, 1:] = _core.theory_finite_size.power_sums(lam, weights, kappa, L + 2, n_threads)
+    z = 1.0 / (lam[None, :] + kappa[:, None])  # (K, M)
+    zp = np.ones_like(z)
+    for p in range(1, L + 3):
+        zp = zp * z
+        sums[:, p] = zp @ weights
 
     def series(col, p):  # sum w z(kappa + d)^p = sum_j C(p+j-1, j) (-d)^j sum w z^(p+j)
         j = np.arange(L)
