@@ -277,10 +277,19 @@ double arccos_value(int degree, double qx, double qy, double c) {
 }
 
 double arcsin_value(double qx, double qy, double c) {
-  // Two square roots, not the root of the product, which overflows for |x| |y| > 1e154 (the
-  // diagonal then came out 0). A non-finite Gram entry stays NaN: the caller refuses it.
-  const double ratio = std::clamp(2 * c / (std::sqrt(1 + 2 * qx) * std::sqrt(1 + 2 * qy)), -1.0, 1.0);
-  return (2 / kPi) * std::asin(ratio);
+  // asin(u), u = 2c / (s_x s_y), s = sqrt(1 + 2q), as atan2(u, sqrt(1 - u^2)) with
+  //   1 - u^2 = [1 + 2 qx + 2 qy + 4 (qx qy - c^2)] / (s_x s_y)^2
+  // formed without the cancellation of 1 - u^2: asin near 1 turns a rounding of u into its
+  // square root (|x| = |y| = 1e17 gave K(x, x) = 1 - 1e-8). On the diagonal c == qx == qy
+  // exactly (syrk), so qx qy - c^2 vanishes exactly and K(x, x) comes out 1 - O(1/|x|^2).
+  // Two square roots and scaled products, not the product of the roots' squares, which
+  // overflows for |x| |y| > 1e154. A non-finite Gram entry stays NaN: the caller refuses it.
+  const double den = std::sqrt(1 + 2 * qx) * std::sqrt(1 + 2 * qy);
+  const double u = 2 * c / den;
+  const double ax = qx / den, ay = qy / den, ac = c / den;
+  // 1 + 2 (qx + qy), not 1 + 2 qx + 2 qy: symmetric in (x, y) to the last bit, so K == K^T.
+  const double w = (1 + 2 * (qx + qy)) / den / den + 4 * std::max(0.0, ax * ay - ac * ac);
+  return (2 / kPi) * std::atan2(u, std::sqrt(w));
 }
 
 // exp(-|u - v|^2 / 2) and exp(-|u + v|^2 / 2) with the squared distances clamped at 0 against

@@ -17,7 +17,7 @@ large as the finite-n part the DMFT keeps.
 One resolvent (Gaussian integration by parts, exact to O(1/n^2)). Let S = X^T X / n, rows of X
 i.i.d. N(0, Lambda), Q(s) = (S + s)^-1, kappa(s) the root of s = kappa (1 - df(kappa)/n),
 z_k = 1/(lambda_k + kappa), R = s/kappa, D_n = ds/dkappa = R + kappa sum_k lambda_k z_k^2 / n. For
-any weights a_k^2:
+any weights a_k^2::
 
     E a^T Q(s) a = sum a^2 z / R + Delta_g(s) + O(1/n^2),
     Delta_g(s) = [sum a^2 lambda^2 z^3 - kappa (sum lambda^2 z^3)(sum a^2 lambda z^2)/(n D_n)]
