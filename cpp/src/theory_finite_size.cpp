@@ -47,6 +47,23 @@ struct ModeWeights {
   const double* m_p = nullptr;     // m p
   const double* m_p_lam = nullptr;  // m p lambda
   std::vector<double> m_lam3, m_p_over_lam, m_p_lam2;
+  // Tail sums (modes k..M-1, lambda decreasing) of m lambda, m lambda^2, m p, m p / lambda: the
+  // kappa-independent z^0 terms of the tail recursions in samples_sums. Index M holds 0.
+  std::vector<double> tail_lam, tail_lam2, tail_p, tail_p_over_lam;
+
+  void prepare_tails() {
+    const std::size_t size = static_cast<std::size_t>(M) + 1;
+    tail_lam.assign(size, 0.0);
+    tail_lam2.assign(size, 0.0);
+    tail_p.assign(size, 0.0);
+    tail_p_over_lam.assign(size, 0.0);
+    for (Index k = M - 1; k >= 0; --k) {  // from the smallest eigenvalue up: fixed order
+      tail_lam[k] = tail_lam[k + 1] + m_lam[k];
+      tail_lam2[k] = tail_lam2[k + 1] + m_lam2[k];
+      tail_p[k] = tail_p[k + 1] + m_p[k];
+      tail_p_over_lam[k] = tail_p_over_lam[k + 1] + m_p_over_lam[k];
+    }
+  }
 
   explicit ModeWeights(const ModeSpectrum& modes)
       : M(modes.size()), lam(modes.lambda().data()), m_lam(modes.m_lambda().data()),
@@ -60,6 +77,7 @@ struct ModeWeights {
       m_p_over_lam[k] = m_p[k] / lam[k];
       m_p_lam2[k] = m_p_lam[k] * lam[k];
     }
+    prepare_tails();
   }
 };
 
@@ -257,6 +275,99 @@ struct NodeSums {
   Form ones;    // a^2 = 1; S_j unused
 };
 
+// out[p][c] += sum over modes [begin, end) of f_c z^p, p = 1..4, c = 0, 1: powers p and p + 1
+// in one pass (eight independent accumulator chains), carrying z^(p+2).
+void paired_power_sums(const double* lam, const double* f0, const double* f1, Index begin,
+                       Index end, Complex kappa, Complex (&out)[5][2]) {
+  const double kr = kappa.real(), ki = kappa.imag(), ki2 = ki * ki;
+  double zr[kChunk], zi[kChunk], pr[kChunk], pi[kChunk];
+  for (Index start = begin; start < end; start += kChunk) {  // fixed order: thread independent
+    const Index size = std::min(end, start + kChunk) - start;
+    const double *l = lam + start, *g0 = f0 + start, *g1 = f1 + start;
+#pragma omp simd
+    for (Index m = 0; m < size; ++m) {
+      const double dr = kr + l[m];
+      const double inv = 1.0 / (dr * dr + ki2);
+      zr[m] = pr[m] = dr * inv;
+      zi[m] = pi[m] = -ki * inv;
+    }
+    for (int p = 1; p <= 3; p += 2) {
+      double a0 = 0, b0 = 0, a1 = 0, b1 = 0, c0 = 0, d0 = 0, c1 = 0, d1 = 0;
+#pragma omp simd reduction(+ : a0, b0, a1, b1, c0, d0, c1, d1)
+      for (Index m = 0; m < size; ++m) {
+        const double xr = pr[m], xi = pi[m];
+        const double yr = xr * zr[m] - xi * zi[m], yi = xr * zi[m] + xi * zr[m];
+        a0 += g0[m] * xr;
+        b0 += g0[m] * xi;
+        a1 += g1[m] * xr;
+        b1 += g1[m] * xi;
+        c0 += g0[m] * yr;
+        d0 += g0[m] * yi;
+        c1 += g1[m] * yr;
+        d1 += g1[m] * yi;
+        pr[m] = yr * zr[m] - yi * zi[m];
+        pi[m] = yr * zi[m] + yi * zr[m];
+      }
+      out[p][0] += Complex(a0, b0);
+      out[p][1] += Complex(a1, b1);
+      out[p + 1][0] += Complex(c0, d0);
+      out[p + 1][1] += Complex(c1, d1);
+    }
+  }
+}
+
+// The 15 P-side sums (v[] of node_sums) from 8 sums over modes. Per mode lambda z + kappa z = 1;
+// the modes split at lambda = |kappa| (lambda decreasing: a head [0, h) and a tail [h, M)):
+//  - head (lambda >= |kappa|): sum m lambda^(j+1) z^p = sum m lambda^j z^(p-1) - kappa sum
+//    m lambda^j z^p; per mode |kappa z| <= |lambda z| and 1 <= 2 |lambda z|, no cancellation;
+//  - tail (lambda < |kappa|): sum m lambda^j z^p = (sum m lambda^j z^(p-1) - sum m lambda^(j+1)
+//    z^p) / kappa, from the kappa-independent z^0 sums; |lambda z| < |kappa z|, 1 <= 2 |kappa z|.
+// Each derived sum's rounding error stays within a small multiple of a direct sum's.
+void samples_sums(const ModeWeights& w, Complex kappa, Complex (&v)[15]) {
+  const double bound = std::abs(kappa);
+  const Index h = std::partition_point(w.lam, w.lam + w.M, [&](double l) { return l >= bound; }) -
+                  w.lam;
+  // (m lambda^j z^p) as A[j][p], (m p lambda^j z^p) as B[j + 1][p]
+  Complex A[4][5] = {}, B[3][5] = {};
+  if (h > 0) {
+    Complex s[5][2] = {};
+    paired_power_sums(w.lam, w.m_lam, w.m_p_over_lam.data(), 0, h, kappa, s);
+    for (int p = 1; p <= 4; ++p) {
+      A[1][p] = s[p][0];
+      B[0][p] = s[p][1];
+    }
+    for (int p = 2; p <= 4; ++p) {
+      A[2][p] = A[1][p - 1] - kappa * A[1][p];
+      B[1][p] = B[0][p - 1] - kappa * B[0][p];
+    }
+    for (int p = 3; p <= 4; ++p) {
+      A[3][p] = A[2][p - 1] - kappa * A[2][p];
+      B[2][p] = B[1][p - 1] - kappa * B[1][p];
+    }
+  }
+  if (h < w.M) {
+    Complex s[5][2] = {};
+    paired_power_sums(w.lam, w.m_lam3.data(), w.m_p_lam, h, w.M, kappa, s);
+    Complex a2 = w.tail_lam2[h], a1 = w.tail_lam[h], b1 = w.tail_p[h], b0 = w.tail_p_over_lam[h];
+    const Complex inv = 1.0 / kappa;
+    for (int p = 1; p <= 4; ++p) {
+      A[3][p] += s[p][0];
+      B[2][p] += s[p][1];
+      a2 = (a2 - s[p][0]) * inv;  // tail sum m lambda^2 z^p
+      a1 = (a1 - a2) * inv;       // tail sum m lambda z^p
+      b1 = (b1 - s[p][1]) * inv;  // tail sum m p z^p
+      b0 = (b0 - b1) * inv;       // tail sum m p / lambda z^p
+      A[2][p] += a2;
+      A[1][p] += a1;
+      B[1][p] += b1;
+      B[0][p] += b0;
+    }
+  }
+  const Complex out[15] = {A[1][1], A[1][2], A[1][3], A[2][3], A[2][4], B[0][1], B[0][2], B[0][3],
+                           B[1][2], B[1][3], B[2][3], B[2][4], A[2][2], A[3][3], A[3][4]};
+  std::copy(out, out + 15, v);
+}
+
 NodeSums node_sums(const ModeWeights& w, ZPowers& z, Side side, double n, Complex s, Complex kappa) {
   const double* t = w.m_p_over_lam.data();
   // (weight, power) of every sum; the first five are shared by both sides.
@@ -286,7 +397,8 @@ NodeSums node_sums(const ModeWeights& w, ZPowers& z, Side side, double n, Comple
     group_end[p] = used;
   }
   Complex v[15] = {}, part[15];
-  for (Index begin = 0; begin < w.M; begin += kChunk) {  // fixed order: thread independent
+  if (side == Side::Samples) samples_sums(w, kappa, v);
+  else for (Index begin = 0; begin < w.M; begin += kChunk) {  // fixed order: thread independent
     z.compute(w, kappa, begin, std::min(w.M, begin + kChunk));
     for (int p = 1; p <= 4; ++p)
       z.sums(group_weights + group_end[p - 1], group_end[p] - group_end[p - 1], p,
