@@ -101,16 +101,6 @@ def numpy_simulation(task, N, P, ridge, activation, seed, n_test=2000):
     return float(np.mean((phi_test @ theta - X_test @ w) ** 2))
 
 
-def time_simulation(activation, seeds, N=2000, P=2000):
-    start = time.perf_counter()
-    frame = latent_learning_curve(TASK, N, P, RIDGE, activation=activation, seeds=seeds, rng=0)
-    t_fast = time.perf_counter() - start
-    start = time.perf_counter()
-    slow = [numpy_simulation(TASK, N, P, RIDGE, activation, s) for s in range(seeds)]
-    t_slow = time.perf_counter() - start
-    return t_fast, t_slow, frame["test_loss"].mean(), float(np.mean(slow))
-
-
 # ---- pytest-benchmark ----------------------------------------------------------------------------
 
 
@@ -136,6 +126,10 @@ def test_simulation_numpy_relu(benchmark):
                        iterations=1)
 
 
+def _peak_rss_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _contender(which, activation, seeds):
     """One contender alone in this process: (seconds, mean test loss, peak RSS in MiB)."""
     start = time.perf_counter()
@@ -147,12 +141,7 @@ def _contender(which, activation, seeds):
         loss = float(np.mean([numpy_simulation(TASK, 2000, 2000, RIDGE, activation, s)
                               for s in range(seeds)]))
     seconds = time.perf_counter() - start
-    return seconds, loss, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _baseline_rss():
-    """Peak RSS (MiB) of a process that only imported numpy and scalinglab."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return seconds, loss, _peak_rss_mib()
 
 
 if __name__ == "__main__":
@@ -162,7 +151,7 @@ if __name__ == "__main__":
 
     if len(sys.argv) > 1 and sys.argv[1] == "--contender":
         if sys.argv[2] == "idle":
-            print(json.dumps({"rss": _baseline_rss()}))
+            print(json.dumps({"rss": _peak_rss_mib()}))  # only numpy and scalinglab imported
         else:
             seconds, loss, rss = _contender(sys.argv[2], sys.argv[3], int(sys.argv[4]))
             print(json.dumps({"seconds": seconds, "loss": loss, "rss": rss}))

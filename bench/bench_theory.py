@@ -211,26 +211,6 @@ def _best_of(function, repeats, *args, **kwargs):
     return best
 
 
-if __name__ == "__main__":
-    import sys
-
-    if len(sys.argv) > 1 and sys.argv[1] == "--finite-size":
-        # defined at the end of the file; run after the module body
-        _RUN_FINITE_SIZE = int(sys.argv[2]) if len(sys.argv) > 2 else 7
-    else:
-        _RUN_FINITE_SIZE = 0
-if __name__ == "__main__" and not _RUN_FINITE_SIZE:
-    for name, (N, P) in CASES.items():
-        check_agreement(N, P)
-        fast_all = _best_of(run_scalinglab, 5, N, P)
-        fast_one = _best_of(run_scalinglab, 5, N, P, n_threads=1)
-        slow = _best_of(run_numpy, 2, N, P)
-        # ratio = ours / baseline, as everywhere in bench/ (bench/conftest.py).
-        print(f"{name}: scalinglab {fast_all:.3f} s (all cores), {fast_one:.3f} s (1 thread); "
-              f"numpy {slow:.2f} s; ratio {fast_all / slow:.3g} (all cores), "
-              f"{fast_one / slow:.3g} (1 thread)")
-
-
 # ---- finite_size="leading" against the plain DMFT (issue 9) -----------------------------------
 
 FINITE_SIZE_TASK = PowerLawTask(a=2.0, b=1.5, M=10_000)
@@ -238,9 +218,9 @@ FINITE_SIZE_CASES = {"N100_Pinf": (100.0, np.inf), "Ninf_P100": (np.inf, 100.0),
                      "N100_P100": (100.0, 100.0)}
 
 
-def run_finite_size(N, P, finite_size):
+def run_finite_size(N, P, finite_size, n_threads=0):
     return learning_curve_theory(FINITE_SIZE_TASK, N, P, TIMES, truncation="ignore",
-                                 finite_size=finite_size)
+                                 finite_size=finite_size, n_threads=n_threads)
 
 
 try:
@@ -274,9 +254,8 @@ def finite_size_ratios(rounds=7, n_threads=1):
     calls = {}
     for name, (N, P) in FINITE_SIZE_CASES.items():
         for fs in (None, "leading"):
-            calls[("curve", name, fs)] = (lambda N=N, P=P, fs=fs: learning_curve_theory(
-                FINITE_SIZE_TASK, N, P, TIMES, truncation="ignore", finite_size=fs,
-                n_threads=n_threads))
+            calls[("curve", name, fs)] = (lambda N=N, P=P, fs=fs: run_finite_size(
+                N, P, fs, n_threads))
             calls[("static", name, fs)] = lambda N=N, P=P, fs=fs: run_static(N, P, fs)
     best = {key: np.inf for key in calls}
     for call in calls.values():  # warm-up
@@ -294,5 +273,19 @@ def finite_size_ratios(rounds=7, n_threads=1):
     return best
 
 
-if __name__ == "__main__" and _RUN_FINITE_SIZE:
-    finite_size_ratios(_RUN_FINITE_SIZE)
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) > 1 and sys.argv[1] == "--finite-size":
+        finite_size_ratios(int(sys.argv[2]) if len(sys.argv) > 2 else 7)
+    else:
+        for name, (N, P) in CASES.items():
+            check_agreement(N, P)
+            fast_all = _best_of(run_scalinglab, 5, N, P)
+            fast_one = _best_of(run_scalinglab, 5, N, P, n_threads=1)
+            slow = _best_of(run_numpy, 2, N, P)
+            # ratio = ours / baseline, as everywhere in bench/ (bench/conftest.py).
+            print(f"{name}: scalinglab {fast_all:.3f} s (all cores), {fast_one:.3f} s (1 thread); "
+                  f"numpy {slow:.2f} s; ratio {fast_all / slow:.3g} (all cores), "
+                  f"{fast_one / slow:.3g} (1 thread)")
+

@@ -29,6 +29,24 @@ def talbot_contour(t: float, n: int = 16):
     return nodes, weights
 
 
+def leading_from_sums(S1, S2, S3, n, R, kappa, D2, D3, Dn):
+    """Deterministic equivalent g0 = E a^T Q a and its s-derivatives g0', g0'' from the mode sums
+    S_j = sum m a^2 z^j (D2, D3: sum m lambda z^2, z^3; R = s / kappa; Dn = ds / dkappa)."""
+    R_k, R_kk = D2 / n, -2.0 * D3 / n
+    g = S1 / R
+    top = -S2 * R - S1 * R_k
+    g_k = top / R**2
+    g_kk = (2.0 * S3 * R - S1 * R_kk) / R**2 - 2.0 * top * R_k / R**3
+    s_k, s_kk = Dn, 2.0 * R_k + kappa * R_kk
+    return g, g_k / s_k, (g_kk * s_k - g_k * s_kk) / s_k**3
+
+
+def delta_g_from_sums(A2, A3, n, R, kappa, E3, Dn):
+    """Delta_g(s), the O(1/n) correction of E a^T Q a, from A2 = sum m a^2 lambda z^2,
+    A3 = sum m a^2 lambda^2 z^3 and E3 = sum m lambda^2 z^3."""
+    return (A3 - kappa * E3 * A2 / (n * Dn)) / (n * R * Dn)
+
+
 class _Resolvent:
     """Sums over modes of the one-resolvent expansion at Laplace variables s (shape (K,)).
 
@@ -58,24 +76,17 @@ class _Resolvent:
 
     def leading(self, a2):
         """Deterministic equivalent g0 = E a^T Q a and its s-derivatives g0', g0''."""
-        n, R, kappa = self.n, self.R, self.kappa
         S1, S2, S3 = (self.sum(a2, j) for j in (1, 2, 3))
-        R_k, R_kk = self.D2 / n, -2.0 * self.D3 / n
-        g = S1 / R
-        top = -S2 * R - S1 * R_k
-        g_k = top / R**2
-        g_kk = (2.0 * S3 * R - S1 * R_kk) / R**2 - 2.0 * top * R_k / R**3
-        s_k, s_kk = self.Dn, 2.0 * R_k + kappa * R_kk
-        return g, g_k / s_k, (g_kk * s_k - g_k * s_kk) / s_k**3
+        return leading_from_sums(S1, S2, S3, self.n, self.R, self.kappa, self.D2, self.D3,
+                                 self.Dn)
 
     def dR_ds(self):
         return (self.D2 / self.n) / self.Dn
 
     def correction(self, a2):
         """Delta_g(s): the O(1/n) correction of E a^T Q a beyond its deterministic equivalent."""
-        n, kappa = self.n, self.kappa
         A2, A3 = self.sum(a2 * self.lam, 2), self.sum(a2 * self.lam**2, 3)
-        return (A3 - kappa * self.E3 * A2 / (n * self.Dn)) / (n * self.R * self.Dn)
+        return delta_g_from_sums(A2, A3, self.n, self.R, self.kappa, self.E3, self.Dn)
 
     def correction_derivative(self, a2):
         """d Delta_g / ds: 5-point difference in kappa (Delta_g is explicit in kappa) / D_n."""
@@ -95,8 +106,7 @@ def _delta_g(lam, m, n, kappa, a2):
     A2 = np.einsum("km,m->k", z2, m * a2 * lam)
     A3 = np.einsum("km,m->k", z3, m * a2 * lam**2)
     R = 1.0 - df / n
-    Dn = R + kappa * D2 / n
-    return (A3 - kappa * E3 * A2 / (n * Dn)) / (n * R * Dn)
+    return delta_g_from_sums(A2, A3, n, R, kappa, E3, R + kappa * D2 / n)
 
 
 def _two_point(A: _Resolvent, B: _Resolvent, a2, noise: float):

@@ -34,6 +34,8 @@ import math
 
 import numpy as np
 
+from _finite_size_reference import delta_g_from_sums, leading_from_sums
+
 from scalinglab._native import _core
 
 _ORDER = 5  # Taylor coefficients kept: derivatives up to 3 of U, Psi, plus the first-order shift of kappa_P
@@ -216,22 +218,15 @@ class _PSide:
 
     def leading(self, form):
         S1, S2, S3 = self.forms[form][:3]
-        n, R, kappa = self.n, self.R, self.kappa
-        R_k, R_kk = self.D2 / n, -2.0 * self.D3 / n
-        g = S1 / R
-        top = -S2 * R - S1 * R_k
-        g_k = top / R**2
-        g_kk = (2.0 * S3 * R - S1 * R_kk) / R**2 - 2.0 * top * R_k / R**3
-        s_k, s_kk = self.Dn, 2.0 * R_k + kappa * R_kk
-        return g, g_k / s_k, (g_kk * s_k - g_k * s_kk) / s_k**3
+        return leading_from_sums(S1, S2, S3, self.n, self.R, self.kappa, self.D2, self.D3,
+                                 self.Dn)
 
     def dR_ds(self):
         return (self.D2 / self.n) / self.Dn
 
     def correction(self, form):
         A2, A3 = self.forms[form][3:5]
-        n = self.n
-        return (A3 - self.kappa * self.E3 * A2 / (n * self.Dn)) / (n * self.R * self.Dn)
+        return delta_g_from_sums(A2, A3, self.n, self.R, self.kappa, self.E3, self.Dn)
 
     def correction_derivative(self, form):
         A2, A3, dA2, dA3 = self.forms[form][3:]

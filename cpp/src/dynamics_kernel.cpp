@@ -44,8 +44,7 @@ void kernel_learning_curves(const ConstRowRef<double>& K_train, const ConstRowRe
   // 1e-8 relative (the tolerance of solvers::eigh, one cache-blocked pass), and semi-
   // definiteness from the eigenvalues computed anyway (a Gram's smallest eigenvalue is >= about
   // -P eps max|K| from rounding, far above -1e-10 max|K|).
-  require_symmetric<double>(K_train, "K_train", 1e-8);
-  const double max_abs = K_train.cwiseAbs().maxCoeff();
+  const double max_abs = require_symmetric<double>(K_train, "K_train", 1e-8);
   BlasThreadScope blas_threads(threads_for(control, 2.0 * static_cast<double>(Q) * P * P));
   for (Index j = 0; j < nP; ++j) {
     const Index p = P_grid[static_cast<std::size_t>(j)];

@@ -78,7 +78,7 @@ RowMatrix<T> solve_shifted_spd(const ConstRowRef<T>& A, const ConstRowRef<T>& B,
 }  // namespace
 
 template <class T>
-void require_symmetric(const ConstRowRef<T>& A, const char* name, double tolerance) {
+double require_symmetric(const ConstRowRef<T>& A, const char* name, double tolerance) {
   require_square<T>(A, name);
   const Index n = A.rows();
   constexpr Index tile = 64;  // compare A(i, j) with A(j, i) tile by tile to stay in cache
@@ -111,6 +111,7 @@ void require_symmetric(const ConstRowRef<T>& A, const char* name, double toleran
         << " * max|A| = " << tolerance * max_abs;
     require(false, name, msg.str());
   }
+  return max_abs;
 }
 
 template <class T>
@@ -241,16 +242,11 @@ Vector<T> RidgePath<T>::inverse_shifted(double ridge) const {
 
 template <class T>
 RowMatrix<T> RidgePath<T>::dual_coef(double ridge, const RunControl& control) const {
-  const Index P = n_samples(), k = n_outputs();
-  const ColMatrix<T> scaled = inverse_shifted(ridge).asDiagonal() * projected_targets_;
-  ColMatrix<T> alpha(P, k);
-  control.poll();
   BlasThreadScope threads(control.n_threads);
-  if (P > 0 && k > 0)
-    blas::gemm('N', 'N', static_cast<int>(P), static_cast<int>(k), static_cast<int>(P), T(1),
-               eigen_.vectors.data(), static_cast<int>(P), scaled.data(), static_cast<int>(P),
-               T(0), alpha.data(), static_cast<int>(P));
-  return RowMatrix<T>(alpha);
+  // alpha(r) = U diag(1 / (e + P r)) U^T Y: the test-prediction product with U as the left factor.
+  return apply_filters(eigen_.vectors.data(), n_samples(), {ridge},
+                       [this](double r) { return inverse_shifted(r); }, control)
+      .front();
 }
 
 namespace {
@@ -339,7 +335,7 @@ std::vector<RowMatrix<T>> RidgePath<T>::test_predictions(const ConstRowRef<T>& K
 // ---- explicit instantiations ------------------------------------------------------------
 
 #define SCALINGLAB_INSTANTIATE_SOLVERS(T)                                                       \
-  template void require_symmetric<T>(const ConstRowRef<T>&, const char*, double);              \
+  template double require_symmetric<T>(const ConstRowRef<T>&, const char*, double);            \
   template SymmetricEigen<T> eigh<T>(const ConstRowRef<T>&, bool, const RunControl&);          \
   template RowMatrix<T> ridge_dual<T>(const ConstRowRef<T>&, const ConstRowRef<T>&, double,    \
                                       const RunControl&);                                      \

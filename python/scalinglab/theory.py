@@ -520,8 +520,9 @@ def static_loss(task, N, P, *, ridge=0.0, ensemble=1, truncation: str = "warn",
         for n, p in zip(grid_n, grid_p):
             _finite_size_sides(n, p, as_linear_task(task).M)
 
+    core_r, clamped = _clamped_ridges(grid_r, task)
+
     def errors(modes):
-        core_r, clamped = _clamped_ridges(grid_r, task)
         kappa, test, train = _core.theory.ridge_errors(
             modes.spectrum, modes.power, modes.multiplicity, np.ascontiguousarray(grid_n),
             np.ascontiguousarray(grid_p), np.ascontiguousarray(core_r), noise=modes.noise,
@@ -534,7 +535,7 @@ def static_loss(task, N, P, *, ridge=0.0, ensemble=1, truncation: str = "warn",
     else:
         modes = _mode_arrays(task)
     kappa, test, train = errors(modes)
-    core_kappa = np.where(_clamped_ridges(grid_r, task)[1], np.nan, kappa)
+    core_kappa = np.where(clamped, np.nan, kappa)  # clamped ridges: the core solves kappa again
     if mode == "warn" and isinstance(task, PowerLawTask):
         _, test_2m, _ = errors(_mode_arrays(_doubled(task)))
         finite = np.isfinite(test) & np.isfinite(test_2m) & (test != 0)

@@ -36,8 +36,9 @@ struct SymmetricEigen {
 /// Throws std::invalid_argument naming `name` unless A is square and symmetric to
 /// |A_ij - A_ji| <= tolerance * max_ij |A_ij| (tolerance = 0 demands exact symmetry).
 /// \param A (n, n)
+/// \return max_ij |A_ij| (found on the way, for callers that need the scale too)
 template <class T>
-void require_symmetric(const ConstRowRef<T>& A, const char* name, double tolerance);
+double require_symmetric(const ConstRowRef<T>& A, const char* name, double tolerance);
 
 /// Symmetric eigendecomposition through LAPACK ?syevd (divide and conquer).
 /// \param A (n, n) symmetric; only its upper triangle (row-major sense) is read.
