@@ -34,7 +34,7 @@ import math
 
 import numpy as np
 
-from _finite_size_reference import delta_g_from_sums, leading_from_sums
+from _finite_size_reference import delta_g_from_sums, leading_from_sums, talbot_contour
 
 from scalinglab._native import _core
 
@@ -307,17 +307,6 @@ def _sides(modes, N, P, s, consts, total, n_threads=0):
     return out
 
 
-def talbot(t, n):
-    r = 2.0 * n / (5.0 * t)
-    theta = np.arange(1, n) * np.pi / n
-    cot = 1.0 / np.tan(theta)
-    nodes = np.concatenate([[r + 0j], r * theta * (cot + 1j)])
-    sigma = theta + (theta * cot - 1.0) * cot
-    weights = np.concatenate([[r / (2 * n) * math.exp(r * t) + 0j],
-                              r / (2 * n) * np.exp(t * nodes[1:]) * (1.0 + 1j * sigma)])
-    return nodes, weights
-
-
 def _reshape(side, shape):
     out = object.__new__(_PSide)
     out.__dict__ = {k: (v.reshape(shape) if isinstance(v, np.ndarray) else v)
@@ -339,7 +328,7 @@ def two_sided_corrections(modes, N, P, times, nodes=16, n_threads=0):
     live = np.nonzero(times > 0)[0]
     if live.size == 0:
         return out
-    contours = [talbot(times[i], nodes) for i in live]
+    contours = [talbot_contour(times[i], nodes) for i in live]
     s = np.array([c[0] for c in contours])          # (T', n)
     w = np.array([c[1] for c in contours])
     plain, full = _sides(modes, N, P, s.ravel(), consts, total, n_threads)
